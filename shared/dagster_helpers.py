@@ -1,0 +1,95 @@
+"""Small helpers for the Dagster wiring layer (metadata, schema checks, resources)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from shared.storage import WAREHOUSE_TABLE, LakeIOManager
+from shared.tracking import MLflowTracker
+from shared.validation import pandera_violations
+
+OWNERS = ["team:revenue-ml"]
+
+
+def md_table(df: pl.DataFrame, max_rows: int = 30) -> str:
+    """A polars frame as a markdown table (first ``max_rows`` rows)."""
+    if df.height == 0:
+        return "_(no rows)_"
+    shown = df.head(max_rows)
+    cols = shown.columns
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in shown.iter_rows():
+        cells = []
+        for v in row:
+            if isinstance(v, float):
+                cells.append("" if math.isnan(v) else f"{v:.4g}")
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    if df.height > max_rows:
+        lines.append(f"\n_{df.height - max_rows} more rows_")
+    return "\n".join(lines)
+
+
+def numeric_metadata(values: Mapping[str, Any], prefix: str = "") -> dict[str, dg.MetadataValue]:
+    """Finite numbers as float metadata (the UI plots them across materializations)."""
+    out: dict[str, dg.MetadataValue] = {}
+    for k, v in values.items():
+        if isinstance(v, bool):
+            out[f"{prefix}{k}"] = dg.MetadataValue.bool(v)
+        elif isinstance(v, int | float) and math.isfinite(float(v)):
+            out[f"{prefix}{k}"] = dg.MetadataValue.float(float(v))
+    return out
+
+
+def schema_check_result(
+    df: pl.DataFrame,
+    schema: Any,
+    table: str,
+    key_columns: Sequence[str] = (),
+    asset_key: dg.AssetKey | None = None,
+    check_name: str = "schema",
+) -> dg.AssetCheckResult:
+    """Run a pandera polars schema lazily; a blocking-severity result with the failure cases.
+
+    (dagster-pandera reports pandas types for polars schemas and stores no
+    failure cases, so we run pandera ourselves.)
+    """
+    violations = pandera_violations(df, schema, table, key_columns)
+    meta: dict[str, Any] = {"rows": df.height, "violations": len(violations)}
+    if violations:
+        rows = pl.DataFrame(
+            [
+                {
+                    "column": v.column,
+                    "rule": v.rule,
+                    "n_rows": v.n_rows,
+                    "examples": "; ".join(map(str, v.examples[:3])),
+                }
+                for v in violations
+            ]
+        )
+        meta["failure_cases"] = dg.MetadataValue.md(md_table(rows))
+    kwargs = {"asset_key": asset_key} if asset_key is not None else {}
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=not violations,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=meta,
+        **kwargs,
+    )
+
+
+def warehouse_metadata(table: str) -> dict[str, str]:
+    """Asset metadata that makes the lake IO manager publish ``table`` as a DuckDB view."""
+    return {WAREHOUSE_TABLE: table}
+
+
+def common_resources() -> dict[str, Any]:
+    """Resources every code location uses: the lake IO manager and the MLflow tracker."""
+    return {"io_manager": LakeIOManager(), "tracker": MLflowTracker()}

@@ -1,0 +1,207 @@
+"""The one metrics module: classification, ranking, calibration and interval metrics.
+
+Inputs are 1-D array-likes of equal length ``n``: ``y`` true labels in {0, 1}
+(or real targets for regression), ``p`` predicted probabilities in [0, 1] (or
+predictions). Where scikit-learn has the metric we call it; what it lacks
+(lift/capture at a fraction, equal-mass calibration error, interval coverage,
+binomial intervals) is written here and tested against a reference
+computation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+from sklearn import metrics as skm
+
+
+def _arrays(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
+    y_arr = np.asarray(y, dtype=float).ravel()
+    p_arr = np.asarray(p, dtype=float).ravel()
+    if y_arr.shape != p_arr.shape:
+        raise ValueError(f"y and p differ in length: {y_arr.shape[0]} vs {p_arr.shape[0]}")
+    if y_arr.size == 0:
+        raise ValueError("metrics need at least one row")
+    return y_arr, p_arr
+
+
+def _both_classes(y: np.ndarray) -> bool:
+    return 0 < y.sum() < y.size
+
+
+def roc_auc(y: Any, p: Any) -> float:
+    """Area under the ROC curve (scikit-learn); NaN when only one class is present."""
+    y_arr, p_arr = _arrays(y, p)
+    return float(skm.roc_auc_score(y_arr, p_arr)) if _both_classes(y_arr) else math.nan
+
+
+def pr_auc(y: Any, p: Any) -> float:
+    """Area under the precision-recall curve as average precision (scikit-learn).
+
+    NaN when there are no positives.
+    """
+    y_arr, p_arr = _arrays(y, p)
+    return float(skm.average_precision_score(y_arr, p_arr)) if y_arr.sum() > 0 else math.nan
+
+
+def _top_mask(p: np.ndarray, frac: float) -> np.ndarray:
+    """Boolean mask of the top ``ceil(frac * n)`` rows by score.
+
+    Ties are broken by row order (stable sort), so the result is deterministic.
+    """
+    if not 0 < frac <= 1:
+        raise ValueError(f"frac must be in (0, 1], got {frac}")
+    k = max(1, math.ceil(frac * p.size))
+    order = np.argsort(-p, kind="stable")
+    mask = np.zeros(p.size, dtype=bool)
+    mask[order[:k]] = True
+    return mask
+
+
+def lift_at(y: Any, p: Any, frac: float) -> float:
+    """Positive rate among the top ``frac`` of rows by score, divided by the base rate."""
+    y_arr, p_arr = _arrays(y, p)
+    base = y_arr.mean()
+    if base == 0:
+        return math.nan
+    return float(y_arr[_top_mask(p_arr, frac)].mean() / base)
+
+
+def capture_at(y: Any, p: Any, frac: float) -> float:
+    """Share of all positives found in the top ``frac`` of rows by score."""
+    y_arr, p_arr = _arrays(y, p)
+    total = y_arr.sum()
+    if total == 0:
+        return math.nan
+    return float(y_arr[_top_mask(p_arr, frac)].sum() / total)
+
+
+def brier(y: Any, p: Any) -> float:
+    """Mean squared error of probabilities (scikit-learn ``brier_score_loss``)."""
+    y_arr, p_arr = _arrays(y, p)
+    return float(skm.brier_score_loss(y_arr, p_arr))
+
+
+def brier_skill(y: Any, p: Any) -> float:
+    """Brier skill score ``1 - BS / (pi (1 - pi))`` against the base-rate forecast.
+
+    > 0 means better than always predicting the prevalence ``pi``; NaN when
+    only one class is present.
+    """
+    y_arr, p_arr = _arrays(y, p)
+    pi = y_arr.mean()
+    ref = pi * (1 - pi)
+    return float(1 - brier(y_arr, p_arr) / ref) if ref > 0 else math.nan
+
+
+def calibration_bins(y: Any, p: Any, n_bins: int = 10) -> pl.DataFrame:
+    """Equal-mass reliability table.
+
+    Rows are sorted by ``p`` and split into ``n_bins`` groups of (nearly) equal
+    size; equal-width bins leave most bins empty for rare events and make
+    binned errors biased for well-calibrated models.
+
+    Returns:
+        ``bin`` (0..n_bins-1), ``n``, ``p_min``, ``p_max``, ``mean_pred``,
+        ``observed_rate``, ``abs_gap``.
+    """
+    y_arr, p_arr = _arrays(y, p)
+    order = np.argsort(p_arr, kind="stable")
+    chunks = np.array_split(order, min(n_bins, y_arr.size))
+    rows = [
+        {
+            "bin": i,
+            "n": int(idx.size),
+            "p_min": float(p_arr[idx].min()),
+            "p_max": float(p_arr[idx].max()),
+            "mean_pred": float(p_arr[idx].mean()),
+            "observed_rate": float(y_arr[idx].mean()),
+        }
+        for i, idx in enumerate(chunks)
+        if idx.size
+    ]
+    return pl.DataFrame(rows).with_columns(
+        abs_gap=(pl.col("mean_pred") - pl.col("observed_rate")).abs()
+    )
+
+
+def calibration_mae(y: Any, p: Any, n_bins: int = 10) -> float:
+    """Row-weighted mean absolute gap between predicted and observed rate over equal-mass bins."""
+    bins = calibration_bins(y, p, n_bins)
+    n = bins["n"].to_numpy()
+    return float((bins["abs_gap"].to_numpy() * n).sum() / n.sum())
+
+
+def classification_summary(
+    y: Any, p: Any, fracs: tuple[float, ...] = (0.05, 0.10, 0.20)
+) -> dict[str, float]:
+    """Every classification metric salesml reports, as a flat ``{name: float}``."""
+    y_arr, p_arr = _arrays(y, p)
+    out: dict[str, float] = {
+        "n": float(y_arr.size),
+        "positives": float(y_arr.sum()),
+        "prevalence": float(y_arr.mean()),
+        "auc": roc_auc(y_arr, p_arr),
+        "pr_auc": pr_auc(y_arr, p_arr),
+        "brier": brier(y_arr, p_arr),
+        "brier_skill": brier_skill(y_arr, p_arr),
+        "calibration_mae": calibration_mae(y_arr, p_arr),
+        "mean_pred": float(p_arr.mean()),
+    }
+    for f in fracs:
+        pct = round(f * 100)
+        out[f"lift_at_{pct}"] = lift_at(y_arr, p_arr, f)
+        out[f"capture_at_{pct}"] = capture_at(y_arr, p_arr, f)
+    return out
+
+
+# --- regression and intervals -------------------------------------------------
+
+
+def rmse(y: Any, pred: Any) -> float:
+    """Root mean squared error (scikit-learn)."""
+    y_arr, p_arr = _arrays(y, pred)
+    return float(skm.root_mean_squared_error(y_arr, p_arr))
+
+
+def mae(y: Any, pred: Any) -> float:
+    """Mean absolute error (scikit-learn)."""
+    y_arr, p_arr = _arrays(y, pred)
+    return float(skm.mean_absolute_error(y_arr, p_arr))
+
+
+def pinball(y: Any, pred: Any, alpha: float) -> float:
+    """Mean pinball (quantile) loss at level ``alpha`` (scikit-learn)."""
+    y_arr, p_arr = _arrays(y, pred)
+    return float(skm.mean_pinball_loss(y_arr, p_arr, alpha=alpha))
+
+
+def interval_coverage(y: Any, lower: Any, upper: Any) -> float:
+    """Share of rows with ``lower <= y <= upper``."""
+    y_arr, lo = _arrays(y, lower)
+    _, hi = _arrays(y, upper)
+    return float(((y_arr >= lo) & (y_arr <= hi)).mean())
+
+
+def binomial_interval(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) confidence interval for a proportion ``k / n``."""
+    if n <= 0:
+        return (0.0, 1.0)
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=conf, method="exact")
+    return (float(ci.low), float(ci.high))
+
+
+def binomial_acceptance(target: float, n: int, conf: float = 0.99) -> tuple[float, float]:
+    """Range of observed proportions consistent with a true rate ``target`` at size ``n``.
+
+    The central ``conf`` interval of Binomial(n, target) / n: a correct model
+    lands inside it with probability at least ``conf``.
+    """
+    if n <= 0:
+        return (0.0, 1.0)
+    lo, hi = stats.binom.interval(conf, n, target)
+    return (float(lo / n), float(hi / n))

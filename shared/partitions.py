@@ -1,0 +1,143 @@
+"""Partition helpers: the one partition-key parser and cutoff arithmetic.
+
+Multi-partition keys order their dimensions alphabetically by name, so a
+``cutoff × division`` key string is ``"<cutoff>|<division>"``. Real runs hand
+assets a :class:`dagster.MultiPartitionKey`; ``build_asset_context`` with a
+string key hands a plain ``str``. :func:`parse_partition_key` accepts both.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import dagster as dg
+
+NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+CUTOFF_DIM = "cutoff"
+
+
+def validate_name(value: str, what: str = "name") -> str:
+    """Return ``value`` if it is a valid partition dimension value, else raise.
+
+    Valid: lowercase letters, digits, ``_`` and ``-`` (``|``, ``,``, ``[``, ``]``
+    break multi-partition keys and Dagster does not check them for us).
+    """
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise ValueError(
+            f"invalid {what} {value!r}: use lowercase letters, digits, '_' or '-' "
+            f"(pattern {NAME_RE.pattern}); it becomes part of a Dagster partition key"
+        )
+    return value
+
+
+def to_date(value: date | datetime | str) -> date:
+    """Parse an ISO date string (or pass a date through)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def month_end(d: date) -> date:
+    """Last day of the month of ``d``."""
+    return date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
+
+
+def add_months(d: date, months: int) -> date:
+    """Month arithmetic that keeps month ends as month ends.
+
+    ``add_months(2024-02-29, 6) == 2024-08-31`` when the input is a month end;
+    otherwise the day is clipped to the target month's length.
+    """
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    last = calendar.monthrange(year, month)[1]
+    if d == month_end(d):
+        return date(year, month, last)
+    return date(year, month, min(d.day, last))
+
+
+def month_ends(start: date, end: date) -> list[date]:
+    """Every month end in ``[start, end]``, ascending."""
+    out: list[date] = []
+    d = month_end(start)
+    while d <= end:
+        out.append(d)
+        d = add_months(d, 1)
+    return out
+
+
+def cutoff_multi_partitions(
+    dim: str, values: Sequence[str], cutoffs: Sequence[date | str]
+) -> dg.MultiPartitionsDefinition:
+    """``cutoff × <dim>`` multi-partitions with validated names.
+
+    Args:
+        dim: name of the second dimension (``division``, ``bu_id``, ``target``).
+        values: its static values (validated with :func:`validate_name`).
+        cutoffs: month-end cutoff dates (ISO strings or dates).
+    """
+    validate_name(dim, "dimension name")
+    for v in values:
+        validate_name(v, dim)
+    keys = [to_date(c).isoformat() for c in cutoffs]
+    return dg.MultiPartitionsDefinition(
+        {
+            CUTOFF_DIM: dg.StaticPartitionsDefinition(keys),
+            dim: dg.StaticPartitionsDefinition(list(values)),
+        }
+    )
+
+
+def parse_partition_key(
+    key: str | dg.MultiPartitionKey, dims: Sequence[str] = (CUTOFF_DIM, "division")
+) -> dict[str, str]:
+    """Split a partition key into ``{dimension: value}``.
+
+    Args:
+        key: a :class:`dagster.MultiPartitionKey` (real runs) or its string form
+            ``"a|b"`` with values ordered alphabetically by dimension name
+            (``build_asset_context``), or a single-dimension key when
+            ``len(dims) == 1``.
+        dims: dimension names of the partitions definition.
+
+    Raises:
+        ValueError: the key does not have one value per dimension.
+    """
+    if isinstance(key, dg.MultiPartitionKey):
+        by_dim = dict(key.keys_by_dimension)
+        missing = set(dims) - set(by_dim)
+        if missing:
+            raise ValueError(f"partition key {key!r} lacks dimensions {sorted(missing)}")
+        return {d: by_dim[d] for d in dims}
+    if len(dims) == 1:
+        return {dims[0]: str(key)}
+    parts = str(key).split("|")
+    ordered = sorted(dims)
+    if len(parts) != len(ordered):
+        raise ValueError(
+            f"partition key {key!r} does not have one value per dimension {ordered} "
+            "(multi-partition key strings order dimensions alphabetically, joined by '|')"
+        )
+    return dict(zip(ordered, parts, strict=True))
+
+
+def multi_key(**values: str) -> dg.MultiPartitionKey:
+    """Build a :class:`dagster.MultiPartitionKey` from keyword values (tests, scripts)."""
+    return dg.MultiPartitionKey(values)
+
+
+def context_partition_keys(
+    context: dg.AssetExecutionContext, dims: Sequence[str] = (CUTOFF_DIM, "division")
+) -> list[dict[str, str]]:
+    """All partitions of this run as parsed dicts.
+
+    A single-run backfill over a multi-partition becomes one run per key range,
+    so assets that accept ranges loop over this list instead of reading
+    ``context.partition_key``.
+    """
+    return [parse_partition_key(k, dims) for k in context.partition_keys]

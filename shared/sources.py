@@ -1,0 +1,177 @@
+"""Read a location's raw input tables from wherever the user keeps them.
+
+A source URI is one of:
+
+* a DuckDB file (``/path/world.duckdb`` or ``duckdb:///path/world.duckdb``),
+  opened read-only; tables are looked up in ``main`` by name;
+* a folder holding ``<table>.parquet`` or ``<table>.csv`` per table;
+* any SQLAlchemy URL (``postgresql+psycopg://user@host/db``), opened with a
+  read-only transaction where the database supports it.
+
+Whatever the source, the result is ``{table: polars.DataFrame}`` with the
+contract's column names; validation happens in each location's ``schemas``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from shared.validation import DataContractError, Violation
+
+
+def _duckdb_path(uri: str) -> Path | None:
+    if uri.startswith("duckdb:///"):
+        return Path(uri.removeprefix("duckdb:///"))
+    if "://" not in uri and uri.endswith((".duckdb", ".db", ".ddb")):
+        return Path(uri)
+    return None
+
+
+def source_kind(uri: str) -> str:
+    """``duckdb``, ``folder`` or ``sqlalchemy``."""
+    if _duckdb_path(uri) is not None:
+        return "duckdb"
+    if "://" not in uri:
+        return "folder"
+    return "sqlalchemy"
+
+
+def _read_duckdb(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | None]:
+    if not path.exists():
+        raise FileNotFoundError(f"source DuckDB file {path} does not exist")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        present = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        return {
+            t: (con.sql(f'SELECT * FROM "{t}"').pl() if t in present else None) for t in tables
+        }
+    finally:
+        con.close()
+
+
+def _read_folder(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | None]:
+    if not path.is_dir():
+        raise FileNotFoundError(f"source folder {path} does not exist")
+    out: dict[str, pl.DataFrame | None] = {}
+    for t in tables:
+        if (path / f"{t}.parquet").exists():
+            out[t] = pl.read_parquet(path / f"{t}.parquet")
+        elif (path / t).is_dir() and any((path / t).rglob("*.parquet")):
+            out[t] = pl.read_parquet(path / t / "**" / "*.parquet")
+        elif (path / f"{t}.csv").exists():
+            out[t] = pl.read_csv(path / f"{t}.csv", try_parse_dates=True)
+        else:
+            out[t] = None
+    return out
+
+
+def _read_sqlalchemy(uri: str, tables: Sequence[str]) -> dict[str, pl.DataFrame | None]:
+    import sqlalchemy as sa
+
+    connect_args = {}
+    if uri.startswith("postgresql"):
+        connect_args = {"options": "-c default_transaction_read_only=on"}
+    engine = sa.create_engine(uri, connect_args=connect_args)
+    try:
+        present = set(sa.inspect(engine).get_table_names())
+        out: dict[str, pl.DataFrame | None] = {}
+        with engine.connect() as conn:
+            for t in tables:
+                if t not in present:
+                    out[t] = None
+                    continue
+                out[t] = pl.read_database(sa.text(f'SELECT * FROM "{t}"'), connection=conn)
+        return out
+    finally:
+        engine.dispose()
+
+
+def read_tables(
+    uri: str, required: Sequence[str], optional: Sequence[str] = ()
+) -> dict[str, pl.DataFrame | None]:
+    """Read ``required`` and ``optional`` tables from a source URI.
+
+    Returns ``{table: frame}``; optional tables that are absent map to None.
+
+    Raises:
+        DataContractError: a required table is missing (names every missing one).
+        FileNotFoundError: the DuckDB file or folder does not exist.
+    """
+    names = [*required, *optional]
+    kind = source_kind(uri)
+    if kind == "duckdb":
+        frames = _read_duckdb(_duckdb_path(uri), names)  # type: ignore[arg-type]
+    elif kind == "folder":
+        frames = _read_folder(Path(uri), names)
+    else:
+        frames = _read_sqlalchemy(uri, names)
+    missing = [t for t in required if frames.get(t) is None]
+    if missing:
+        raise DataContractError(
+            [Violation(t, "*", f"missing table in source {redact(uri)}", 0, []) for t in missing]
+        )
+    return frames
+
+
+def redact(uri: str) -> str:
+    """Hide a password in a URL before it goes into an error or metadata."""
+    if "://" in uri and "@" in uri:
+        scheme, rest = uri.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return uri
+
+
+def write_duckdb(path: Path, frames: Mapping[str, pl.DataFrame]) -> Path:
+    """Write frames as tables of a new DuckDB file (atomically replacing ``path``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".duckdb")
+    os.close(fd)
+    os.remove(tmp)
+    con = duckdb.connect(tmp)
+    try:
+        for name, frame in frames.items():
+            con.register("_frame", frame.to_arrow())
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
+            con.unregister("_frame")
+    finally:
+        con.close()
+    os.replace(tmp, path)
+    return path
+
+
+def write_folder(path: Path, frames: Mapping[str, pl.DataFrame], fmt: str = "parquet") -> Path:
+    """Write frames as ``<table>.parquet`` (or ``.csv``) files in ``path``."""
+    path.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        if fmt == "csv":
+            frame.write_csv(path / f"{name}.csv")
+        else:
+            frame.write_parquet(path / f"{name}.parquet")
+    return path
+
+
+class SourceResource(dg.ConfigurableResource):
+    """Where a code location reads its raw tables.
+
+    ``uri`` empty means the embedded default: the location generates its
+    deterministic synthetic world under ``$SALESML_HOME/worlds`` and reads it.
+    ``world_size`` and ``world_seed`` choose that world.
+    """
+
+    uri: str | None = None
+    world_size: str = "demo"
+    world_seed: int = 42
+
+    def is_embedded(self) -> bool:
+        return not self.uri

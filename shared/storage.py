@@ -1,0 +1,243 @@
+"""The lake: every asset partition is its own Parquet file, the warehouse is DuckDB views.
+
+Layout: ``<home>/lake/<asset key path>/<dim>=<value>/.../data.parquet`` (hive
+style, dimensions sorted by name; a single-dimension partitions definition
+uses ``partition=<key>``); unpartitioned assets write ``.../data.parquet``.
+Objects that are not frames (fitted models, reports) are stored with joblib as
+``data.joblib`` in the same place. Each write goes to a temporary file first
+and is moved into place with ``os.replace``, so re-running a partition
+replaces it atomically and never duplicates rows, and partitions of a
+backfill can be written by parallel processes without any lock.
+
+Table assets whose definition metadata carries ``salesml/warehouse_table:
+"<schema>.<table>"`` are published as a DuckDB view over all their partition
+files in ``<home>/warehouse.duckdb`` — so ``SELECT * FROM gosales.icp_scores``
+works there. DuckDB allows one writer per file; view creation is brief and
+serialized by a file lock on this machine (plus a retry for other writers).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import joblib
+import polars as pl
+
+from shared import home as home_mod
+from shared.partitions import validate_name
+
+WAREHOUSE_TABLE = "salesml/warehouse_table"
+FRAME_FILE, OBJECT_FILE = "data.parquet", "data.joblib"
+
+
+def partition_dirs(partition: Mapping[str, str] | str | None) -> list[str]:
+    """Hive-style folder names for a partition: ``["cutoff=2024-06-30", "division=printers"]``."""
+    if partition is None:
+        return []
+    if isinstance(partition, str):
+        return [f"partition={partition}"]
+    return [f"{dim}={partition[dim]}" for dim in sorted(partition)]
+
+
+def _partition_of(key: Any) -> Mapping[str, str] | str:
+    if isinstance(key, dg.MultiPartitionKey):
+        return dict(key.keys_by_dimension)
+    return str(key)
+
+
+def asset_dir(asset_path: Sequence[str], base: Path | None = None) -> Path:
+    """Folder of one asset in the lake."""
+    return (base or home_mod.lake_dir()).joinpath(*asset_path)
+
+
+def lake_path(
+    asset_path: Sequence[str],
+    partition: Mapping[str, str] | str | None = None,
+    base: Path | None = None,
+) -> Path:
+    """Folder holding one partition (or the unpartitioned asset)."""
+    return asset_dir(asset_path, base).joinpath(*partition_dirs(partition))
+
+
+def _atomic_write(folder: Path, name: str, write: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, folder / name)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return folder / name
+
+
+def write_object(folder: Path, obj: Any) -> Path:
+    """Write a frame as Parquet or any other object with joblib; replaces what was there."""
+    if isinstance(obj, pl.LazyFrame):
+        obj = obj.collect()
+    if isinstance(obj, pl.DataFrame):
+        stale = folder / OBJECT_FILE
+        path = _atomic_write(folder, FRAME_FILE, lambda p: obj.write_parquet(p))
+        if stale.exists():
+            stale.unlink()
+        return path
+    stale = folder / FRAME_FILE
+    path = _atomic_write(folder, OBJECT_FILE, lambda p: joblib.dump(obj, p, compress=3))
+    if stale.exists():
+        stale.unlink()
+    return path
+
+
+def read_object(folder: Path, what: str = "") -> Any:
+    """Read what :func:`write_object` wrote in ``folder``."""
+    if (folder / FRAME_FILE).exists():
+        return pl.read_parquet(folder / FRAME_FILE)
+    if (folder / OBJECT_FILE).exists():
+        return joblib.load(folder / OBJECT_FILE)
+    raise FileNotFoundError(
+        f"no stored value for {what or folder} at {folder}: materialize it first "
+        "(in the UI, or `dagster asset materialize`)"
+    )
+
+
+def read_lake(asset_path: Sequence[str], base: Path | None = None) -> pl.DataFrame:
+    """All partitions of a table asset as one frame (empty frame if none)."""
+    files = sorted(asset_dir(asset_path, base).rglob(FRAME_FILE))
+    if not files:
+        return pl.DataFrame()
+    return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+
+
+# --- warehouse ---------------------------------------------------------------
+
+
+@contextmanager
+def warehouse_connection(read_only: bool = False, retries: int = 60) -> Iterator[Any]:
+    """A DuckDB connection to the warehouse file, serialized by a lock file on this machine."""
+    path = home_mod.warehouse_path()
+    lock_path = path.with_suffix(".lock")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            last: Exception | None = None
+            for attempt in range(retries):
+                try:
+                    con = duckdb.connect(str(path), read_only=read_only and path.exists())
+                    break
+                except duckdb.IOException as err:  # another process outside our lock
+                    last = err
+                    time.sleep(min(0.1 * (attempt + 1), 2.0))
+            else:
+                raise RuntimeError(f"could not open warehouse {path}: {last}")
+            try:
+                yield con
+            finally:
+                con.close()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def publish_view(table: str, asset_path: Sequence[str], base: Path | None = None) -> str:
+    """Create or replace ``<schema>.<table>`` as a view over every partition file of an asset.
+
+    Returns the SQL of the view. Columns are unioned by name across partitions;
+    frames carry their own key columns (no hive columns are added).
+    """
+    schema, _, name = table.partition(".")
+    if not name:
+        raise ValueError(f"warehouse table {table!r} must be '<schema>.<table>'")
+    validate_name(schema, "warehouse schema")
+    validate_name(name, "warehouse table")
+    glob = str(asset_dir(asset_path, base) / "**" / FRAME_FILE).replace("'", "''")
+    sql = (
+        f"CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM "
+        f"read_parquet('{glob}', union_by_name = true, hive_partitioning = false)"
+    )
+    with warehouse_connection() as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.execute(sql)
+    return sql
+
+
+def query_warehouse(sql: str) -> pl.DataFrame:
+    """Run a read query on the warehouse and return a polars frame."""
+    with warehouse_connection(read_only=True) as con:
+        return con.sql(sql).pl()
+
+
+class LakeIOManager(dg.ConfigurableIOManager):
+    """Stores every asset partition as its own file under ``<home>/lake``.
+
+    ``base_dir`` overrides the lake folder (default ``$SALESML_HOME/lake``,
+    resolved at run time). Returning ``None`` from an asset writes nothing
+    (assets that persist elsewhere, e.g. a SQL upsert).
+    """
+
+    base_dir: str | None = None
+
+    def _base(self) -> Path:
+        return Path(self.base_dir) if self.base_dir else home_mod.lake_dir()
+
+    def _folders(self, context: dg.InputContext | dg.OutputContext) -> list[tuple[str, Path]]:
+        path = context.asset_key.path
+        if not context.has_asset_partitions:
+            return [("", lake_path(path, None, self._base()))]
+        keys = context.asset_partition_keys
+        pdef = context.asset_partitions_def
+        out = []
+        for key in keys:
+            key_obj = key
+            if isinstance(pdef, dg.MultiPartitionsDefinition) and not isinstance(
+                key, dg.MultiPartitionKey
+            ):
+                key_obj = pdef.get_partition_key_from_str(key)
+            out.append((str(key), lake_path(path, _partition_of(key_obj), self._base())))
+        return out
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        folders = self._folders(context)
+        if len(folders) > 1:
+            if not isinstance(obj, Mapping):
+                raise TypeError(
+                    f"{context.asset_key.to_user_string()}: a run over {len(folders)} partitions "
+                    "must return a dict {partition_key: value}"
+                )
+            for key, folder in folders:
+                write_object(folder, obj[key])
+        else:
+            write_object(folders[0][1], obj)
+        if isinstance(obj, pl.DataFrame | pl.LazyFrame) or (
+            isinstance(obj, Mapping) and obj and isinstance(next(iter(obj.values())), pl.DataFrame)
+        ):
+            meta = context.definition_metadata or {}
+            table = meta.get(WAREHOUSE_TABLE)
+            if table is not None:
+                table = getattr(table, "value", table)
+                publish_view(str(table), context.asset_key.path, self._base())
+            frame = obj if not isinstance(obj, Mapping) else next(iter(obj.values()))
+            if isinstance(frame, pl.DataFrame):
+                context.add_output_metadata(
+                    {"dagster/row_count": frame.height, "path": str(folders[0][1])}
+                )
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        what = context.asset_key.to_user_string()
+        folders = self._folders(context)
+        if len(folders) == 1:
+            return read_object(folders[0][1], what)
+        values = {key: read_object(folder, f"{what} [{key}]") for key, folder in folders}
+        if all(isinstance(v, pl.DataFrame) for v in values.values()):
+            return pl.concat(list(values.values()), how="diagonal_relaxed")
+        return values

@@ -1,0 +1,186 @@
+"""MLflow tracking for asset partitions: one MLflow run per asset partition.
+
+Why not dagster-mlflow's ``mlflow_tracking`` resource: it opens one MLflow run
+per *Dagster run* (left RUNNING for asset jobs unless a hook is attached),
+whereas salesml wants one run per asset partition, tagged so that a model can
+be traced back to its Dagster run, asset, partition and code version. This
+resource does that and keeps mlflow out of definitions load time (``import
+mlflow`` costs seconds), importing it only when a run starts.
+
+Registered model names: ``gosales_<division>``, ``pricing_recs_<bu_id>``,
+``leadconv_<target>``. The ``champion`` alias moves only through
+:meth:`MLflowTracker.promote`, which assets call only when gates pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from shared import home as home_mod
+
+CHAMPION = "champion"
+PIP_REQUIREMENTS = ["scikit-learn", "lightgbm", "numpy", "pandas"]
+
+
+@dataclass(frozen=True)
+class ChampionInfo:
+    """The model version currently serving under the ``champion`` alias."""
+
+    name: str
+    version: str
+    run_id: str
+    model_uri: str
+    tags: dict[str, str]
+
+
+def _mlflow(uri: str) -> Any:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow
+
+
+class MLflowTracker(dg.ConfigurableResource):
+    """MLflow runs, model logging and the model registry, scoped to asset partitions.
+
+    ``tracking_uri`` defaults to ``$SALESML_MLFLOW_URI`` or SQLite under the home
+    folder (MLflow 3 refuses the plain file store); ``ui_url`` is used to build
+    links in asset metadata.
+    """
+
+    tracking_uri: str | None = None
+    ui_url: str = "http://127.0.0.1:5000"
+
+    def uri(self) -> str:
+        return self.tracking_uri or home_mod.mlflow_uri()
+
+    def mlflow(self) -> Any:
+        """The ``mlflow`` module pointed at this tracker's URI."""
+        return _mlflow(self.uri())
+
+    def client(self) -> Any:
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=self.uri())
+
+    def experiment_id(self, name: str) -> str:
+        """Get or create an experiment (safe when two processes race to create it)."""
+        mlflow = self.mlflow()
+        exp = mlflow.get_experiment_by_name(name)
+        if exp is not None:
+            return exp.experiment_id
+        try:
+            location = (home_mod.mlflow_artifacts_dir() / name).as_uri()
+            return mlflow.create_experiment(name, artifact_location=location)
+        except Exception:  # created meanwhile by a parallel step: read it back
+            exp = mlflow.get_experiment_by_name(name)
+            if exp is None:
+                raise
+            return exp.experiment_id
+
+    @contextmanager
+    def partition_run(
+        self,
+        context: dg.AssetExecutionContext | dg.OpExecutionContext | None,
+        experiment: str,
+        asset: str,
+        partition_key: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Iterator[Any]:
+        """Start one MLflow run for one asset partition; yields the active run.
+
+        Tags: ``dagster.run_id``, ``dagster.asset_key``, ``dagster.partition_key``,
+        ``dagster.code_version`` (when known) plus ``tags``.
+        """
+        mlflow = self.mlflow()
+        all_tags = {"dagster.asset_key": asset, "dagster.partition_key": str(partition_key or "")}
+        if context is not None:
+            all_tags["dagster.run_id"] = context.run_id
+            try:
+                version = context.assets_def.code_versions_by_key.get(
+                    dg.AssetKey.from_user_string(asset)
+                )
+                if version:
+                    all_tags["dagster.code_version"] = str(version)
+            except Exception:  # op contexts and direct invocations have no assets_def
+                pass
+        all_tags.update({k: str(v) for k, v in (tags or {}).items()})
+        run_name = f"{asset}[{partition_key}]" if partition_key else asset
+        with mlflow.start_run(
+            experiment_id=self.experiment_id(experiment), run_name=run_name, tags=all_tags
+        ) as run:
+            yield run
+
+    def log_metrics(self, metrics: Mapping[str, float], prefix: str = "") -> None:
+        """Log finite numeric metrics of the active run (NaN/inf are skipped)."""
+        clean = {
+            f"{prefix}{k}": float(v)
+            for k, v in metrics.items()
+            if isinstance(v, int | float) and math.isfinite(float(v))
+        }
+        if clean:
+            self.mlflow().log_metrics(clean)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.mlflow().log_params({k: str(v)[:500] for k, v in params.items()})
+
+    def log_dict(self, data: Mapping[str, Any], artifact_file: str) -> None:
+        self.mlflow().log_dict(dict(data), artifact_file)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.mlflow().log_text(text, artifact_file)
+
+    def log_model(self, model: Any, name: str = "model") -> str:
+        """Log a scikit-learn-compatible model in the active run; returns its model URI."""
+        import mlflow.sklearn
+
+        info = mlflow.sklearn.log_model(model, name=name, pip_requirements=PIP_REQUIREMENTS)
+        return info.model_uri
+
+    def register(self, name: str, model_uri: str, tags: Mapping[str, Any] | None = None) -> str:
+        """Register a logged model as a new version of ``name``; returns the version."""
+        mlflow = self.mlflow()
+        mv = mlflow.register_model(
+            model_uri, name, tags={k: str(v) for k, v in (tags or {}).items()}
+        )
+        return str(mv.version)
+
+    def promote(self, name: str, version: str) -> None:
+        """Move the ``champion`` alias of ``name`` to ``version``."""
+        self.client().set_registered_model_alias(name, CHAMPION, str(version))
+
+    def champion(self, name: str) -> ChampionInfo | None:
+        """The current champion of ``name``, or None when nothing was promoted yet."""
+        client = self.client()
+        try:
+            mv = client.get_model_version_by_alias(name, CHAMPION)
+        except Exception:  # no such registered model or alias: nothing serving yet
+            return None
+        return ChampionInfo(
+            name=name,
+            version=str(mv.version),
+            run_id=str(mv.run_id),
+            model_uri=f"models:/{name}@{CHAMPION}",
+            tags=dict(mv.tags or {}),
+        )
+
+    def load_model(self, model_uri: str) -> Any:
+        import mlflow.sklearn
+
+        self.mlflow()
+        return mlflow.sklearn.load_model(model_uri)
+
+    def load_dict(self, run_id: str, artifact_file: str) -> dict[str, Any]:
+        mlflow = self.mlflow()
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{artifact_file}")
+
+    def run_link(self, run: Any) -> str:
+        """A link to a run in the MLflow UI (``mlflow ui --backend-store-uri <uri>``)."""
+        info = run.info
+        return f"{self.ui_url}/#/experiments/{info.experiment_id}/runs/{info.run_id}"
