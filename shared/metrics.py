@@ -205,3 +205,20 @@ def binomial_acceptance(target: float, n: int, conf: float = 0.99) -> tuple[floa
         return (0.0, 1.0)
     lo, hi = stats.binom.interval(conf, n, target)
     return (float(lo / n), float(hi / n))
+
+
+def auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
+    """Hanley & McNeil (1982) standard error of an ROC AUC estimate.
+
+    Used to widen gate tolerances on small holdouts (comparing two AUCs on
+    the same rows, this is conservative: their errors are positively
+    correlated).
+    """
+    if n_pos <= 0 or n_neg <= 0 or math.isnan(auc):
+        return math.nan
+    q1 = auc / (2 - auc)
+    q2 = 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
+        n_pos * n_neg
+    )
+    return float(math.sqrt(max(var, 0.0)))

@@ -51,9 +51,7 @@ def _read_duckdb(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | 
         present = {
             r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         }
-        return {
-            t: (con.sql(f'SELECT * FROM "{t}"').pl() if t in present else None) for t in tables
-        }
+        return {t: (con.sql(f'SELECT * FROM "{t}"').pl() if t in present else None) for t in tables}
     finally:
         con.close()
 
@@ -164,14 +162,22 @@ def write_folder(path: Path, frames: Mapping[str, pl.DataFrame], fmt: str = "par
 class SourceResource(dg.ConfigurableResource):
     """Where a code location reads its raw tables.
 
-    ``uri`` empty means the embedded default: the location generates its
+    ``uri`` (or the variable named by ``env_var``, read when a run starts) empty
+    means the embedded default: the location generates its
     deterministic synthetic world under ``$SALESML_HOME/worlds`` and reads it.
     ``world_size`` and ``world_seed`` choose that world.
     """
 
     uri: str | None = None
+    env_var: str | None = None
     world_size: str = "demo"
     world_seed: int = 42
 
+    def resolved_uri(self) -> str | None:
+        """``uri``, else the environment variable ``env_var`` (read at run time), else None."""
+        if self.uri:
+            return self.uri
+        return os.environ.get(self.env_var) if self.env_var else None
+
     def is_embedded(self) -> bool:
-        return not self.uri
+        return not self.resolved_uri()

@@ -1,0 +1,55 @@
+"""GoSales schedules and automation.
+
+* Monthly retrain: on the 2nd of each month, one run per division for the
+  latest configured cutoff (candidate → gates → promotion → scoring).
+* Declarative automation: ``icp_scores`` re-scores eagerly when a new champion
+  is promoted. Open-source Dagster starts the default automation sensor
+  STOPPED, so the location declares its own sensor with RUNNING status.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from gosales_assets.config import GosalesConfig
+
+
+def build_automation(cfg: GosalesConfig, prefix: list[str]) -> tuple[list, list, list]:
+    """Returns ``(jobs, schedules, sensors)``."""
+    train_job = dg.define_asset_job(
+        "gosales_retrain_job",
+        selection=dg.AssetSelection.groups("gosales")
+        - dg.AssetSelection.assets(dg.AssetKey([*prefix, "icp_scores"]))
+        - dg.AssetSelection.assets(
+            *[
+                dg.AssetKey([*prefix, n])
+                for n in ("customers", "transactions", "install_base", "ground_truth")
+            ]
+        ),
+        description="Features → labels → candidate (gated) → promotion → model card for one division × cutoff.",
+        tags={"salesml/location": "gosales"},
+    )
+    latest = max(cfg.cutoffs).isoformat()
+
+    @dg.schedule(
+        cron_schedule="0 3 2 * *",
+        job=train_job,
+        execution_timezone="UTC",
+        description="Monthly retrain of every division at the latest configured cutoff.",
+    )
+    def gosales_monthly_retrain(context: dg.ScheduleEvaluationContext):
+        for division in cfg.divisions:
+            pk = dg.MultiPartitionKey({"cutoff": latest, "division": division})
+            yield dg.RunRequest(
+                run_key=f"{context.scheduled_execution_time:%Y-%m}-{division}",
+                partition_key=pk,
+                tags={"salesml/reason": "monthly retrain"},
+            )
+
+    automation_sensor = dg.AutomationConditionSensorDefinition(
+        "gosales_automation",
+        target=dg.AssetSelection.groups("gosales"),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Evaluates gosales automation conditions (re-score when a champion is promoted).",
+    )
+    return [train_job], [gosales_monthly_retrain], [automation_sensor]

@@ -1,0 +1,56 @@
+"""Reading gosales input tables: the user's source or the embedded synthetic world.
+
+Contract tables: ``customers``, ``transactions`` and the optional install base
+``assets``. A source may also hold ``ground_truth`` (the synthetic world
+writes it): true purchase probabilities used to judge models against the
+oracle; real data has none and every oracle metric is then skipped.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from shared.home import worlds_dir
+from shared.sources import read_tables, write_folder
+
+REQUIRED = ("customers", "transactions")
+OPTIONAL = ("assets", "ground_truth")
+
+
+def world_folder(size: str, seed: int) -> Path:
+    """Where the embedded world of this size and seed is written."""
+    return worlds_dir() / f"gosales_{size}_seed{seed}"
+
+
+def ensure_world(size: str, seed: int, window_months: int) -> Path:
+    """Generate the deterministic synthetic world once; returns its folder (Parquet per table)."""
+    folder = world_folder(size, seed)
+    if (folder / "_complete").exists():
+        return folder
+    from shared.worlds.gosales import generate_world
+
+    world = generate_world(size=size, seed=seed, window_months=window_months)
+    write_folder(folder, {**world.tables(), "ground_truth": world.truth})
+    (folder / "_complete").write_text(world.as_of.isoformat())
+    return folder
+
+
+def load_inputs(
+    uri: str | None, size: str, seed: int, window_months: int
+) -> tuple[dict[str, pl.DataFrame | None], str]:
+    """Read the tables; returns ``({table: frame or None}, description of the source)``."""
+    if not uri:
+        folder = ensure_world(size, seed, window_months)
+        return read_tables(str(folder), REQUIRED, OPTIONAL), f"embedded synthetic world {folder}"
+    return read_tables(uri, REQUIRED, OPTIONAL), uri
+
+
+def data_as_of(transactions: pl.DataFrame) -> date:
+    """The data's as-of date: the last order date in the transactions."""
+    value = transactions["order_date"].max()
+    if value is None:
+        raise ValueError("table 'transactions' is empty: nothing to train or score on")
+    return value  # type: ignore[return-value]

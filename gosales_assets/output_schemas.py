@@ -1,0 +1,57 @@
+"""pandera polars models for the gosales tables salesml writes (inputs live in ``schemas``)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandera.polars as pa
+
+
+class HoldoutMetricsSchema(pa.DataFrameModel):
+    """One row per model evaluated on the out-of-time holdout of one partition."""
+
+    division: str
+    cutoff_date: date
+    holdout_cutoff: date
+    model: str = pa.Field(isin=["candidate", "baseline", "rule", "champion", "oracle"])
+    n: float = pa.Field(gt=0)
+    positives: float = pa.Field(ge=0)
+    auc: float = pa.Field(nullable=True)
+    pr_auc: float = pa.Field(nullable=True)
+    brier: float = pa.Field(ge=0, le=1)
+    calibration_mae: float = pa.Field(ge=0, le=1)
+
+    class Config:
+        strict = False
+        unique = ["division", "cutoff_date", "model"]
+
+
+class PromotionSchema(pa.DataFrameModel):
+    """The registry decision for one candidate."""
+
+    division: str
+    cutoff_date: date
+    model_name: str = pa.Field(str_matches=r"^gosales_[a-z0-9_-]+$")
+    promoted: bool
+    reason: str
+
+    class Config:
+        strict = False
+
+
+class IcpScoresSchema(pa.DataFrameModel):
+    """Scores of every customer for one division at the latest as-of date."""
+
+    run_id: str
+    model_version: str
+    division_name: str
+    cutoff_date: date
+    as_of_date: date
+    prediction_window_months: int = pa.Field(gt=0)
+    customer_id: int = pa.Field(unique=True)
+    customer_name: str = pa.Field(nullable=True)
+    icp_score: float = pa.Field(ge=0, le=1)
+    calibration_method: str = pa.Field(isin=["sigmoid", "isotonic"])
+
+    class Config:
+        strict = False

@@ -1,0 +1,297 @@
+"""GoSales candidate training, holdout evaluation and promotion gates (pure logic).
+
+Time semantics. A candidate for cutoff ``C`` and window ``W`` months trains on
+feature snapshots at ``C, C - step, C - 2·step, …`` with labels in
+``(snapshot, snapshot + W]`` — every label window closes by ``C + W``. It is
+evaluated out of time at ``H = C + W`` (features as of ``H``, labels in
+``(H, H + W]``) on customers that were never in training (zero overlap).
+
+Customer groups are assigned by a seeded hash of ``customer_id``: ``holdout``
+(never trained on), and among the rest ``fit``, ``early_stop`` (LightGBM early
+stopping) and ``calibration`` (Platt/isotonic on rows the booster never saw).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from gosales_assets.config import GateConfig, TrainingConfig
+from shared.calibration import fit_calibrator
+from shared.gates import Gate, GateReport, gate, skipped_gate
+from shared.metrics import auc_standard_error, classification_summary
+
+GROUPS = ("fit", "early_stop", "calibration", "holdout")
+# The simple rule the candidate must beat: target-division purchase frequency
+# first, recency as the tie-break (the "call whoever bought most recently" list).
+RULE_FREQUENCY = "tgt_tx_count_24m"
+RULE_RECENCY = "tgt_recency_decay_90"
+
+
+def customer_groups(customer_ids: Any, cfg: TrainingConfig) -> pl.DataFrame:
+    """Deterministic group per customer from a seeded hash of the id.
+
+    Returns ``customer_id``, ``group`` (one of :data:`GROUPS`). A customer is in
+    the same group at every cutoff, so holdout customers are never trained on.
+    """
+    ids = pl.Series("customer_id", customer_ids).unique().sort()
+    u = (ids.hash(seed=cfg.seed) % 1_000_003).cast(pl.Float64) / 1_000_003
+    h, c, e = cfg.holdout_customer_frac, cfg.calibration_frac, cfg.early_stopping_frac
+    rest = 1 - h
+    group = (
+        pl.when(u < h)
+        .then(pl.lit("holdout"))
+        .when(u < h + rest * c)
+        .then(pl.lit("calibration"))
+        .when(u < h + rest * (c + e))
+        .then(pl.lit("early_stop"))
+        .otherwise(pl.lit("fit"))
+    )
+    return pl.DataFrame({"customer_id": ids, "u": u}).select("customer_id", group.alias("group"))
+
+
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """``sign(x) · log(1 + |x|)``: tames heavy-tailed money features for the logistic baseline."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def make_baseline(seed: int) -> Pipeline:
+    """Logistic-regression baseline; the transformers are stored inside the pipeline."""
+    return Pipeline(
+        [
+            ("signed_log", FunctionTransformer(signed_log1p)),
+            ("scale", StandardScaler()),
+            ("logit", LogisticRegression(C=0.5, max_iter=3000, random_state=seed)),
+        ]
+    )
+
+
+def matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
+    """Feature matrix ``(n, len(features))`` float64 in the given column order."""
+    missing = [f for f in features if f not in frame.columns]
+    if missing:
+        raise KeyError(f"feature columns missing from the frame: {missing[:10]}")
+    return frame.select(features).cast(pl.Float64).fill_null(0.0).to_numpy()
+
+
+@dataclass
+class Candidate:
+    """A trained candidate: calibrated LightGBM, logistic baseline and what they need to score."""
+
+    model: Any
+    baseline: Any
+    features: list[str]
+    calibration_method: str
+    best_iteration: int
+    importance: pl.DataFrame
+    train_stats: dict[str, float] = field(default_factory=dict)
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        """Calibrated purchase probability per row of ``frame``."""
+        return self.model.predict_proba(matrix(frame, self.features))[:, 1]
+
+    def predict_baseline(self, frame: pl.DataFrame) -> np.ndarray:
+        return self.baseline.predict_proba(matrix(frame, self.features))[:, 1]
+
+
+def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfig) -> Candidate:
+    """Fit LightGBM (early stopping on its own customer group), calibrate it, fit the baseline.
+
+    Args:
+        train: rows of non-holdout customers with ``group``, ``label`` and ``features``
+            (one row per customer × snapshot).
+        features: feature columns, in model order.
+        cfg: seeds and hyper-parameters.
+    """
+    import lightgbm as lgb
+
+    parts = {g: train.filter(pl.col("group") == g) for g in ("fit", "early_stop", "calibration")}
+    for name, part in parts.items():
+        if part.height == 0 or part["label"].sum() == 0:
+            raise ValueError(
+                f"training group '{name}' has {part.height} rows and "
+                f"{0 if part.height == 0 else int(part['label'].sum())} positives: "
+                "too few customers for this division; add snapshots or relax the split"
+            )
+    X_fit, y_fit = matrix(parts["fit"], features), parts["fit"]["label"].to_numpy()
+    X_es, y_es = matrix(parts["early_stop"], features), parts["early_stop"]["label"].to_numpy()
+    X_cal, y_cal = matrix(parts["calibration"], features), parts["calibration"]["label"].to_numpy()
+    booster = lgb.LGBMClassifier(
+        n_estimators=cfg.n_estimators,
+        learning_rate=cfg.learning_rate,
+        num_leaves=cfg.num_leaves,
+        min_child_samples=cfg.min_child_samples,
+        colsample_bytree=cfg.feature_fraction,
+        subsample=cfg.bagging_fraction,
+        subsample_freq=1,
+        reg_lambda=cfg.reg_lambda,
+        random_state=cfg.seed,
+        deterministic=True,
+        force_row_wise=True,
+        num_threads=cfg.num_threads,
+        verbose=-1,
+    )
+    booster.fit(
+        X_fit,
+        y_fit,
+        eval_set=[(X_es, y_es)],
+        eval_metric="binary_logloss",
+        callbacks=[lgb.early_stopping(50, verbose=False)],
+    )
+    calibrated, method = fit_calibrator(
+        booster, X_cal, y_cal, method="auto", isotonic_min_positives=cfg.isotonic_min_positives
+    )
+    baseline = make_baseline(cfg.seed).fit(np.vstack([X_fit, X_es]), np.concatenate([y_fit, y_es]))
+    importance = pl.DataFrame(
+        {
+            "feature": features,
+            "gain": booster.booster_.feature_importance(importance_type="gain").astype(float),
+        }
+    ).sort("gain", descending=True)
+    stats = {
+        "train_rows": float(X_fit.shape[0]),
+        "train_positives": float(y_fit.sum()),
+        "early_stop_rows": float(X_es.shape[0]),
+        "calibration_rows": float(X_cal.shape[0]),
+        "calibration_positives": float(y_cal.sum()),
+        "n_features": float(len(features)),
+    }
+    best = int(booster.best_iteration_ or cfg.n_estimators)
+    return Candidate(calibrated, baseline, features, method, best, importance, stats)
+
+
+def rule_score(frame: pl.DataFrame) -> np.ndarray:
+    """The simple recency/frequency rule: target-division frequency, recency as tie-break."""
+    freq = frame[RULE_FREQUENCY].cast(pl.Float64).fill_null(0).to_numpy()
+    rec = frame[RULE_RECENCY].cast(pl.Float64).fill_null(0).to_numpy()
+    return freq + rec / (1.0 + rec.max(initial=0.0))
+
+
+def evaluate(
+    holdout: pl.DataFrame,
+    scores: dict[str, np.ndarray],
+) -> pl.DataFrame:
+    """Holdout metrics, one row per model (``model`` column plus every metric).
+
+    Args:
+        holdout: rows with ``label`` (one per holdout customer at the holdout cutoff).
+        scores: model name → score per holdout row (``candidate``, ``baseline``,
+            ``rule``, optionally ``champion`` and ``oracle`` = true probability).
+    """
+    y = holdout["label"].to_numpy()
+    rows = []
+    for name, p in scores.items():
+        m = classification_summary(y, p)
+        m["auc_se"] = auc_standard_error(m["auc"], int(y.sum()), int(y.size - y.sum()))
+        rows.append({"model": name, **m})
+    return pl.DataFrame(rows)
+
+
+def _metric(metrics: pl.DataFrame, model: str, name: str) -> float:
+    row = metrics.filter(pl.col("model") == model)
+    return float(row[name][0]) if row.height else math.nan
+
+
+def calibration_allowance(prevalence: float, n: int, n_bins: int = 10) -> float:
+    """Sampling noise of a per-bin observed rate: ``sqrt(p(1-p) / (n / n_bins))``.
+
+    Added to the calibration-MAE ceiling so a small holdout does not fail a
+    well-calibrated model by chance.
+    """
+    if n <= 0:
+        return math.inf
+    return math.sqrt(max(prevalence * (1 - prevalence), 1e-12) / max(n / n_bins, 1.0))
+
+
+def promotion_gates(metrics: pl.DataFrame, cfg: GateConfig, division: str) -> GateReport:
+    """The gate verdict for a candidate, from its holdout metrics table.
+
+    Absolute floors (per-division overridable), calibration with a sample-size
+    allowance, relative gates (beat the rule; not worse than the champion
+    beyond the AUC's standard error), and a zero-prevalence guard.
+    """
+    floors = cfg.floors_for(division)
+    n = int(_metric(metrics, "candidate", "n"))
+    pos = int(_metric(metrics, "candidate", "positives"))
+    gates: list[Gate] = [
+        gate(
+            "holdout_positives",
+            pos,
+            ">=",
+            cfg.min_holdout_positives,
+            "too few positives to judge the model" if pos < cfg.min_holdout_positives else "",
+        )
+    ]
+    auc = _metric(metrics, "candidate", "auc")
+    gates.append(gate("auc", auc, ">=", floors["auc_min"]))
+    gates.append(
+        gate("lift_at_10", _metric(metrics, "candidate", "lift_at_10"), ">=", floors["lift10_min"])
+    )
+    allowance = calibration_allowance(pos / max(n, 1), n)
+    gates.append(
+        gate(
+            "calibration_mae",
+            _metric(metrics, "candidate", "calibration_mae"),
+            "<=",
+            floors["calibration_mae_max"] + allowance,
+            f"ceiling {floors['calibration_mae_max']:.3f} + sample allowance {allowance:.3f}",
+        )
+    )
+    if cfg.beat_rule:
+        gates.append(
+            gate(
+                "auc_vs_rule",
+                auc,
+                ">",
+                _metric(metrics, "rule", "auc"),
+                "candidate must beat the recency/frequency rule",
+            )
+        )
+    champ = _metric(metrics, "champion", "auc")
+    if cfg.beat_champion and not math.isnan(champ):
+        se = _metric(metrics, "candidate", "auc_se")
+        gates.append(
+            gate(
+                "auc_vs_champion",
+                auc,
+                ">=",
+                champ - se,
+                f"champion AUC {champ:.4f} minus one standard error {se:.4f}",
+            )
+        )
+    elif cfg.beat_champion:
+        gates.append(skipped_gate("auc_vs_champion", "no champion serving yet"))
+    return GateReport(gates)
+
+
+def leakage_report(metrics: pl.DataFrame, overlap: int) -> GateReport:
+    """Leakage gauntlet verdict from the holdout.
+
+    * zero customer overlap between training and holdout;
+    * the candidate may not beat the oracle (the true probabilities) by more
+      than two standard errors: no honest model can, so a bigger gap means
+      the features see the label window.
+    """
+    gates = [gate("train_holdout_customer_overlap", overlap, "<=", 0)]
+    oracle = _metric(metrics, "oracle", "auc")
+    if math.isnan(oracle):
+        gates.append(skipped_gate("auc_above_oracle", "no ground truth for this source"))
+    else:
+        se = _metric(metrics, "candidate", "auc_se")
+        gates.append(
+            gate(
+                "auc_above_oracle",
+                _metric(metrics, "candidate", "auc"),
+                "<=",
+                oracle + 2 * se,
+                f"oracle AUC {oracle:.4f} + 2 SE",
+            )
+        )
+    return GateReport(gates)

@@ -1,0 +1,88 @@
+"""shared.metrics against scikit-learn and hand-computed references."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn import metrics as skm
+
+from shared import metrics as M
+
+
+@pytest.fixture
+def sample() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=2000)
+    y = (rng.uniform(size=2000) < p).astype(int)
+    return y, p
+
+
+def test_auc_pr_brier_match_sklearn(sample):
+    y, p = sample
+    assert M.roc_auc(y, p) == pytest.approx(skm.roc_auc_score(y, p))
+    assert M.pr_auc(y, p) == pytest.approx(skm.average_precision_score(y, p))
+    assert M.brier(y, p) == pytest.approx(skm.brier_score_loss(y, p))
+    assert M.rmse(y, p) == pytest.approx(math.sqrt(skm.mean_squared_error(y, p)))
+    assert M.mae(y, p) == pytest.approx(skm.mean_absolute_error(y, p))
+    assert M.pinball(y, p, 0.9) == pytest.approx(skm.mean_pinball_loss(y, p, alpha=0.9))
+
+
+def test_lift_and_capture_reference():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1])
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    # top 20% = 2 rows (0.9, 0.8): 1 positive of 3; base rate 0.3
+    assert M.capture_at(y, p, 0.2) == pytest.approx(1 / 3)
+    assert M.lift_at(y, p, 0.2) == pytest.approx((1 / 2) / 0.3)
+    assert M.capture_at(y, p, 1.0) == pytest.approx(1.0)
+
+
+def test_brier_skill_zero_for_base_rate_forecast(sample):
+    y, _ = sample
+    assert M.brier_skill(y, np.full(y.size, y.mean())) == pytest.approx(0.0, abs=1e-12)
+    assert M.brier_skill(y, y.astype(float)) == pytest.approx(1.0)
+
+
+def test_calibration_mae_equal_mass(sample):
+    y, p = sample
+    bins = M.calibration_bins(y, p, 10)
+    assert bins.height == 10 and set(bins["n"].to_list()) == {200}
+    order = np.argsort(p, kind="stable")
+    ref = np.mean([abs(p[i].mean() - y[i].mean()) for i in np.array_split(order, 10)])
+    assert M.calibration_mae(y, p) == pytest.approx(ref)
+    # a calibrated forecast has a small error, a shifted one a large error
+    assert M.calibration_mae(y, p) < 0.05
+    assert M.calibration_mae(y, np.clip(p + 0.2, 0, 1)) > 0.15
+
+
+def test_single_class_gives_nan_not_zero():
+    assert math.isnan(M.roc_auc([0, 0, 0], [0.1, 0.2, 0.3]))
+    assert math.isnan(M.pr_auc([0, 0], [0.1, 0.2]))
+    assert math.isnan(M.lift_at([0, 0], [0.1, 0.2], 0.5))
+
+
+def test_interval_coverage_and_binomial():
+    y = np.arange(10.0)
+    assert M.interval_coverage(y, y - 1, y + 1) == 1.0
+    assert M.interval_coverage(y, y + 0.5, y + 1) == 0.0
+    lo, hi = M.binomial_interval(90, 100, 0.95)
+    assert lo < 0.9 < hi
+    alo, ahi = M.binomial_acceptance(0.9, 10_000, 0.99)
+    assert 0.89 < alo < 0.9 < ahi < 0.91
+
+
+def test_auc_standard_error_shrinks_with_n():
+    assert M.auc_standard_error(0.8, 1000, 9000) < M.auc_standard_error(0.8, 50, 450)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=5, max_size=200), st.floats(0.01, 1.0))
+def test_capture_is_monotone_in_fraction(ps, frac):
+    p = np.array(ps)
+    y = (p > 0.5).astype(int)
+    if y.sum() == 0:
+        return
+    assert M.capture_at(y, p, frac) <= M.capture_at(y, p, min(1.0, frac + 0.2)) + 1e-12

@@ -1,0 +1,73 @@
+"""Contract errors name table, column and rows; sources read DuckDB, folders and SQL URLs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandera.polars as pa
+import polars as pl
+import pytest
+
+from shared.sources import read_tables, redact, write_duckdb, write_folder
+from shared.validation import (
+    DataContractError,
+    check_foreign_key,
+    check_not_after,
+    check_unique,
+    validate_frame,
+)
+
+
+class Orders(pa.DataFrameModel):
+    order_id: int = pa.Field(nullable=False, unique=True)
+    qty: float = pa.Field(ge=0)
+
+
+def test_schema_errors_name_table_column_and_rows():
+    df = pl.DataFrame({"order_id": [1, 2, 2, None], "qty": [1.0, -5.0, 2.0, 1.0]})
+    with pytest.raises(DataContractError) as err:
+        validate_frame(df, Orders, "orders", ["order_id"])
+    text = str(err.value)
+    assert "table 'orders', column 'qty'" in text and "-5.0" in text
+    assert "field_uniqueness" in text and "not_nullable" in text
+    assert set(err.value.columns) == {"order_id", "qty"}
+    with pytest.raises(DataContractError, match="column 'qty': missing column"):
+        validate_frame(pl.DataFrame({"order_id": [1]}), Orders, "orders")
+
+
+def test_relational_rules():
+    child = pl.DataFrame({"customer_id": [1, 9], "d": [date(2024, 1, 1), date(2030, 1, 1)]})
+    parent = pl.DataFrame({"customer_id": [1, 2]})
+    with pytest.raises(DataContractError, match=r"no matching row in 'customers'.*customer_id': 9"):
+        check_foreign_key(child, parent, "customer_id", "transactions", "customers")
+    with pytest.raises(DataContractError, match="after the data's as-of date 2024-12-31"):
+        check_not_after(child, "d", date(2024, 12, 31), "transactions", ["customer_id"])
+    with pytest.raises(DataContractError, match="duplicate key"):
+        check_unique(pl.DataFrame({"k": [1, 1]}), ["k"], "t")
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "parquet", "csv", "sqlite"])
+def test_read_tables_from_every_source_kind(tmp_path, kind):
+    frames = {"a": pl.DataFrame({"x": [1, 2]}), "b": pl.DataFrame({"y": ["u"]})}
+    if kind == "duckdb":
+        uri = str(write_duckdb(tmp_path / "src.duckdb", frames))
+    elif kind == "sqlite":
+        import sqlalchemy as sa
+
+        uri = f"sqlite:///{tmp_path / 'src.sqlite'}"
+        engine = sa.create_engine(uri)
+        for name, f in frames.items():
+            f.write_database(name, engine)
+        engine.dispose()
+    else:
+        uri = str(write_folder(tmp_path / "src", frames, fmt=kind))
+    got = read_tables(uri, ["a"], ["b", "c"])
+    assert got["a"]["x"].to_list() == [1, 2]
+    assert got["b"]["y"].to_list() == ["u"]
+    assert got["c"] is None
+    with pytest.raises(DataContractError, match="table 'zzz'.*missing table"):
+        read_tables(uri, ["zzz"])
+
+
+def test_redact_hides_passwords():
+    assert redact("postgresql://bob:secret@h:5432/db") == "postgresql://bob:***@h:5432/db"
