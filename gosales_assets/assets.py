@@ -37,7 +37,7 @@ from shared.dagster_helpers import (
 )
 from shared.metrics import calibration_bins
 from shared.modelcard import write_model_card
-from shared.partitions import add_months, cutoff_multi_partitions, parse_partition_key, to_date
+from shared.partitions import cutoff_multi_partitions, parse_partition_key, to_date
 from shared.sources import SourceResource
 from shared.tracking import MLflowTracker
 
@@ -219,87 +219,43 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         """Train, evaluate out of time against rule/champion/oracle, log to MLflow."""
         cutoff, division = _partition(context)
         window = cfg.window_for(division)
-        holdout_cutoff = cfg.holdout_cutoff(cutoff, division)
-        as_of = gs_inputs.data_as_of(transactions)
-        if add_months(holdout_cutoff, window) > as_of:
-            raise ValueError(
-                f"cutoff {cutoff} for division {division}: the holdout window ends "
-                f"{add_months(holdout_cutoff, window)}, after the data's as-of date {as_of}; "
-                "choose an earlier cutoff in the gosales config"
-            )
-        tcfg = cfg.training
-
-        def snapshot(at: date) -> pl.DataFrame:
-            feats = (
-                feature_matrix
-                if at == cutoff
-                else gs_features.build_features(
-                    transactions,
-                    customers,
-                    install_base,
-                    at,
-                    cfg.divisions,
-                    target_division=division,
-                )
-            )
-            labs = (
-                labels
-                if at == cutoff
-                else gs_labels.build_labels(transactions, customers, division, at, window)
-            )
-            return feats.join(labs, on="customer_id", how="inner").with_columns(snapshot=pl.lit(at))
-
-        groups = training.customer_groups(customers["customer_id"], tcfg)
-        snaps = [add_months(cutoff, -k * tcfg.snapshot_step_months) for k in range(tcfg.snapshots)]
-        train_frame = pl.concat([snapshot(s) for s in snaps], how="diagonal_relaxed").join(
-            groups, on="customer_id"
-        )
-        features = gs_features.feature_columns(feature_matrix)
-        train_rows = train_frame.filter(pl.col("group") != "holdout")
-        holdout = (
-            snapshot(holdout_cutoff)
-            .join(groups, on="customer_id")
-            .filter(pl.col("group") == "holdout")
-        )
-        overlap = holdout.join(train_rows.select("customer_id").unique(), on="customer_id").height
-        cand = training.train_candidate(train_rows, features, tcfg)
-
-        scores = {
-            "candidate": cand.predict(holdout),
-            "baseline": cand.predict_baseline(holdout),
-            "rule": training.rule_score(holdout),
-        }
         champ = tracker.champion(model_name(division))
         champion_note = "no champion serving yet"
+        champion_scorer = None
         if champ is not None:
             meta = tracker.load_dict(champ.run_id, "model_meta.json")
-            if set(meta["features"]) <= set(holdout.columns):
-                model = tracker.load_model(champ.model_uri)
-                scores["champion"] = model.predict_proba(
-                    training.matrix(holdout, meta["features"])
-                )[:, 1]
-                champion_note = f"champion v{champ.version} (cutoff {meta.get('cutoff')})"
-            else:
-                champion_note = "champion uses features this code no longer builds: not compared"
-        if ground_truth.height:
-            truth = ground_truth.filter(
-                (pl.col("division") == division) & (pl.col("cutoff_date") == holdout_cutoff)
-            ).select("customer_id", "true_prob")
-            joined = holdout.select("customer_id").join(truth, on="customer_id", how="left")
-            if joined["true_prob"].null_count() == 0:
-                scores["oracle"] = joined["true_prob"].to_numpy()
+            champion_note = f"champion v{champ.version} (cutoff {meta.get('cutoff')})"
 
-        metrics = training.evaluate(holdout, scores).with_columns(
-            division=pl.lit(division),
-            cutoff_date=pl.lit(cutoff),
-            holdout_cutoff=pl.lit(holdout_cutoff),
+            def champion_scorer(holdout: pl.DataFrame):
+                if not set(meta["features"]) <= set(holdout.columns):
+                    return None  # champion uses features this code no longer builds
+                model = tracker.load_model(champ.model_uri)
+                return model.predict_proba(training.matrix(holdout, meta["features"]))[:, 1]
+
+        ev = training.fit_and_evaluate(
+            customers=customers,
+            transactions=transactions,
+            install_base=install_base,
+            ground_truth=ground_truth,
+            cutoff=cutoff,
+            division=division,
+            divisions=cfg.divisions,
+            window_months=window,
+            cfg=cfg.training,
+            feature_matrix=feature_matrix,
+            labels=labels,
+            champion_scorer=champion_scorer,
         )
-        metrics = metrics.select(
-            "division",
-            "cutoff_date",
-            "holdout_cutoff",
-            *[c for c in metrics.columns if c not in ("division", "cutoff_date", "holdout_cutoff")],
+        if champ is not None and "champion" not in ev.scores:
+            champion_note += ": not compared (its features are no longer built)"
+        cand, metrics, holdout, scores = ev.candidate, ev.metrics, ev.holdout, ev.scores
+        holdout_cutoff, overlap, snaps, features = (
+            ev.holdout_cutoff,
+            ev.overlap,
+            ev.snapshots,
+            cand.features,
         )
+        tcfg = cfg.training
         gates = training.promotion_gates(metrics, cfg.gates, division)
         cand_row = metrics.filter(pl.col("model") == "candidate").to_dicts()[0]
         oracle_auc = (

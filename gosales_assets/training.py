@@ -295,3 +295,123 @@ def leakage_report(metrics: pl.DataFrame, overlap: int) -> GateReport:
             )
         )
     return GateReport(gates)
+
+
+@dataclass
+class Evaluation:
+    """Everything one candidate fit produced: the model, its holdout and the metrics."""
+
+    candidate: Candidate
+    metrics: pl.DataFrame
+    holdout: pl.DataFrame
+    scores: dict[str, np.ndarray]
+    overlap: int
+    snapshots: list[Any]
+    holdout_cutoff: Any
+
+
+def fit_and_evaluate(
+    *,
+    customers: pl.DataFrame,
+    transactions: pl.DataFrame,
+    install_base: pl.DataFrame,
+    ground_truth: pl.DataFrame | None,
+    cutoff: Any,
+    division: str,
+    divisions: list[str],
+    window_months: int,
+    cfg: TrainingConfig,
+    feature_matrix: pl.DataFrame | None = None,
+    labels: pl.DataFrame | None = None,
+    champion_scorer: Any = None,
+) -> Evaluation:
+    """Train a candidate for ``division`` at ``cutoff`` and evaluate it out of time.
+
+    Args:
+        customers, transactions, install_base: validated input tables.
+        ground_truth: ``customer_id, division, cutoff_date, true_prob`` or None;
+            adds an ``oracle`` row to the metrics when it covers the holdout.
+        cutoff: training cutoff (month end); holdout cutoff is ``cutoff + window``.
+        feature_matrix, labels: the partition's already-built frames at ``cutoff``
+            (rebuilt when None).
+        champion_scorer: ``f(holdout_frame) -> probabilities`` of the serving
+            champion, or None.
+
+    Returns:
+        An :class:`Evaluation`; ``metrics`` has one row per model with
+        ``division``, ``cutoff_date``, ``holdout_cutoff`` key columns.
+
+    Raises:
+        ValueError: when the holdout label window is not closed by the data's last date.
+    """
+    from gosales_assets import features as gs_features
+    from gosales_assets import labels as gs_labels
+    from shared.partitions import add_months
+
+    as_of = transactions["order_date"].max()
+    holdout_cutoff = add_months(cutoff, window_months)
+    if add_months(holdout_cutoff, window_months) > as_of:
+        raise ValueError(
+            f"cutoff {cutoff} for division {division}: the holdout window ends "
+            f"{add_months(holdout_cutoff, window_months)}, after the data's as-of date {as_of}; "
+            "choose an earlier cutoff in the gosales config"
+        )
+
+    def snapshot(at: Any) -> pl.DataFrame:
+        reuse = at == cutoff
+        feats = (
+            feature_matrix
+            if reuse and feature_matrix is not None
+            else gs_features.build_features(
+                transactions, customers, install_base, at, divisions, target_division=division
+            )
+        )
+        labs = (
+            labels
+            if reuse and labels is not None
+            else gs_labels.build_labels(transactions, customers, division, at, window_months)
+        )
+        return feats.join(labs, on="customer_id", how="inner").with_columns(snapshot=pl.lit(at))
+
+    groups = customer_groups(customers["customer_id"], cfg)
+    snaps = [add_months(cutoff, -k * cfg.snapshot_step_months) for k in range(cfg.snapshots)]
+    first = snapshot(snaps[0])
+    features = gs_features.feature_columns(first)
+    train = pl.concat([first, *[snapshot(s) for s in snaps[1:]]], how="diagonal_relaxed").join(
+        groups, on="customer_id"
+    )
+    train = train.filter(pl.col("group") != "holdout")
+    holdout = (
+        snapshot(holdout_cutoff)
+        .join(groups, on="customer_id")
+        .filter(pl.col("group") == "holdout")
+        .sort("customer_id")
+    )
+    overlap = holdout.join(train.select("customer_id").unique(), on="customer_id").height
+    cand = train_candidate(train, features, cfg)
+
+    scores = {
+        "candidate": cand.predict(holdout),
+        "baseline": cand.predict_baseline(holdout),
+        "rule": rule_score(holdout),
+    }
+    if champion_scorer is not None:
+        champ = champion_scorer(holdout)
+        if champ is not None:
+            scores["champion"] = champ
+    if ground_truth is not None and ground_truth.height:
+        truth = ground_truth.filter(
+            (pl.col("division") == division) & (pl.col("cutoff_date") == holdout_cutoff)
+        ).select("customer_id", "true_prob")
+        joined = holdout.select("customer_id").join(truth, on="customer_id", how="left")
+        if joined.height and joined["true_prob"].null_count() == 0:
+            scores["oracle"] = joined["true_prob"].to_numpy()
+
+    metrics = evaluate(holdout, scores)
+    metrics = metrics.select(
+        pl.lit(division).alias("division"),
+        pl.lit(cutoff).cast(pl.Date).alias("cutoff_date"),
+        pl.lit(holdout_cutoff).cast(pl.Date).alias("holdout_cutoff"),
+        *metrics.columns,
+    )
+    return Evaluation(cand, metrics, holdout, scores, overlap, snaps, holdout_cutoff)

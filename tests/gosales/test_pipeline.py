@@ -1,0 +1,128 @@
+"""GoSales end to end through Dagster on a temporary home with the tiny world."""
+
+from __future__ import annotations
+
+import hashlib
+
+import dagster as dg
+import polars as pl
+
+from gosales_assets.assets import model_name
+from gosales_assets.definitions import build_defs
+from shared.storage import query_warehouse, read_lake
+from shared.tracking import MLflowTracker
+from tests.gosales.conftest import tiny_config
+
+PARTITIONED = [
+    "gosales/feature_matrix",
+    "gosales/labels",
+    "gosales/candidate_model",
+    "gosales/holdout_metrics",
+    "gosales/candidate_report",
+    "gosales/promoted_model",
+    "gosales/model_card",
+]
+INPUTS = [
+    "gosales/customers",
+    "gosales/transactions",
+    "gosales/install_base",
+    "gosales/ground_truth",
+]
+
+
+def _run(
+    defs: dg.Definitions, keys: list[str], partition_key=None, instance=None
+) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
+        partition_key=partition_key,
+        raise_on_error=False,
+        instance=instance or dg.DagsterInstance.ephemeral(),
+    )
+
+
+def _pipeline(cfg, source) -> tuple[dg.Definitions, list[dg.ExecuteInProcessResult]]:
+    defs = build_defs(cfg, source_uri=str(source))
+    results = [_run(defs, INPUTS)]
+    division = cfg.divisions[0]
+    pk = dg.MultiPartitionKey({"cutoff": cfg.cutoffs[0].isoformat(), "division": division})
+    results.append(_run(defs, PARTITIONED, pk))
+    results.append(_run(defs, ["gosales/icp_scores"], division))
+    return defs, results
+
+
+def _checksum(frame: pl.DataFrame) -> str:
+    stable = frame.drop("run_id").sort("customer_id")
+    return hashlib.sha256(stable.write_csv().encode()).hexdigest()
+
+
+def test_full_partition_promotes_and_scores(salesml_home, tiny_world, tiny_source):
+    cfg = tiny_config(tiny_world)
+    _, results = _pipeline(cfg, tiny_source)
+    assert all(r.success for r in results), [r.get_step_failure_events() for r in results]
+    checks = {
+        e.asset_check_key.name: e.passed for r in results for e in r.get_asset_check_evaluations()
+    }
+    assert (
+        checks["truncation_invariance"] and checks["promotion_gates"] and checks["leakage_gauntlet"]
+    )
+    division = cfg.divisions[0]
+
+    metrics = query_warehouse("SELECT * FROM gosales.holdout_metrics")
+    assert set(metrics["model"]) >= {"candidate", "baseline", "rule", "oracle"}
+    champ = MLflowTracker().champion(model_name(division))
+    assert champ is not None and champ.version == "1"
+
+    scores = query_warehouse("SELECT * FROM gosales.icp_scores")
+    assert scores.height == tiny_world.customers.height
+    assert scores["icp_score"].is_between(0, 1).all()
+    assert scores["as_of_date"][0] == tiny_world.as_of  # scored at the latest as-of date
+    assert scores["cutoff_date"][0] == cfg.cutoffs[0]  # ... by the model trained at the cutoff
+    card = read_lake(["gosales", "promoted_model"])
+    assert card["promoted"].to_list() == [True]
+    assert (salesml_home / "reports" / "gosales" / model_name(division)).exists()
+
+
+def test_failed_gate_blocks_promotion_and_keeps_no_champion(salesml_home, tiny_world, tiny_source):
+    cfg = tiny_config(tiny_world, auc_min=0.999)  # unreachable floor
+    _, results = _pipeline(cfg, tiny_source)
+    gate = [
+        e
+        for e in results[1].get_asset_check_evaluations()
+        if e.asset_check_key.name == "promotion_gates"
+    ]
+    assert gate and not gate[0].passed
+    assert "auc" in gate[0].description
+    assert not (salesml_home / "lake" / "gosales" / "promoted_model").exists()
+    assert read_lake(["gosales", "holdout_metrics"]).height > 0  # metrics still say why
+    assert MLflowTracker().champion(model_name(cfg.divisions[0])) is None
+    scores = read_lake(["gosales", "icp_scores"])
+    assert scores.height == 0  # nothing serves, nothing scored
+
+
+def test_same_seed_gives_identical_scores(tmp_path, monkeypatch, tiny_world, tiny_source):
+    sums = []
+    for i in range(2):
+        monkeypatch.setenv("SALESML_HOME", str(tmp_path / f"home{i}"))
+        _, results = _pipeline(tiny_config(tiny_world), tiny_source)
+        assert all(r.success for r in results)
+        sums.append(_checksum(read_lake(["gosales", "icp_scores"])))
+    assert sums[0] == sums[1]
+
+
+def test_bad_input_fails_with_a_clear_error_and_writes_nothing(salesml_home, tiny_world, tmp_path):
+    from shared.sources import write_folder
+
+    bad = tiny_world.transactions.with_columns(
+        quantity=pl.when(pl.col("transaction_id") == tiny_world.transactions["transaction_id"][3])
+        .then(-4)
+        .otherwise(pl.col("quantity"))
+    )
+    src = write_folder(tmp_path / "bad", {**tiny_world.tables(), "transactions": bad})
+    defs = build_defs(tiny_config(tiny_world), source_uri=str(src))
+    result = _run(defs, INPUTS)
+    assert not result.success
+    message = str(result.get_step_failure_events()[0].event_specific_data.error)
+    assert "transactions" in message and "quantity" in message
+    assert not (salesml_home / "lake" / "gosales").exists()
