@@ -1,0 +1,16 @@
+"""A reconstructable gosales job for the parallel-backfill test.
+
+Reads the tiny config and source from ``SALESML_GOSALES_CONFIG`` /
+``SALESML_GOSALES_SOURCE`` so that every worker process rebuilds the same job.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+
+def gosales_partitioned_job() -> dg.JobDefinition:
+    from gosales_assets.definitions import build_defs
+
+    defs = build_defs()
+    return defs.resolve_implicit_global_asset_job_def()
