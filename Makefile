@@ -27,7 +27,7 @@ ui: setup  ## Dagster UI on 127.0.0.1:3000 over the workspace, same home as the 
 
 test: setup  ## the test suite (starts the PostgreSQL test server first)
 	bash scripts/pg.sh start >&2
-	export $$(bash scripts/pg.sh env) && $(BIN)/python -m pytest -n 2 --dist loadfile
+	set -a; eval "$$(bash scripts/pg.sh env)"; set +a; $(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

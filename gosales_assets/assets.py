@@ -111,7 +111,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         },
         name="gosales_inputs",
     )
-    def gosales_inputs(context: dg.AssetExecutionContext, source: SourceResource):
+    def gosales_inputs(context, source: SourceResource):
         """Read the source, validate every table, and only then write anything."""
         tables, described = gs_inputs.load_inputs(
             source.resolved_uri(), source.world_size, source.world_seed, cfg.window_months
@@ -583,6 +583,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
     # --- checks -------------------------------------------------------------
     @dg.asset_check(
         asset=key("feature_matrix"),
+        partitions_def=parts,  # without it a check step loads every partition of its asset
         blocking=True,
         description="Feature matrix matches its schema (unique customers, finite, no nulls).",
     )
@@ -596,6 +597,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
 
     @dg.asset_check(
         asset=key("feature_matrix"),
+        partitions_def=parts,  # without it a check step loads every partition of its asset
         blocking=True,
         additional_ins={k: v for k, v in raw_ins.items()},
         description="Leakage: features from the full data equal features from the data cut at the cutoff.",
@@ -621,6 +623,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
 
     @dg.asset_check(
         asset=key("labels"),
+        partitions_def=parts,  # without it a check step loads every partition of its asset
         blocking=True,
         description="Labels match their schema (one 0/1 label per customer).",
     )
@@ -631,6 +634,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
 
     @dg.asset_check(
         asset=key("holdout_metrics"),
+        partitions_def=parts,  # without it a check step loads every partition of its asset
         blocking=True,
         description="Holdout metrics table matches its schema.",
     )
@@ -641,6 +645,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
 
     @dg.asset_check(
         asset=key("candidate_model"),
+        partitions_def=parts,  # without it a check step loads every partition of its asset
         blocking=True,
         additional_ins={"holdout_metrics": dg.AssetIn(key("holdout_metrics"))},
         description="Promotion gates: absolute floors (AUC, lift@10%, calibration MAE), beat the rule, not worse than the champion.",
@@ -660,6 +665,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
 
     @dg.asset_check(
         asset=key("candidate_model"),
+        partitions_def=parts,  # without it a check step loads every partition of its asset
         blocking=True,
         additional_ins={"holdout_metrics": dg.AssetIn(key("holdout_metrics"))},
         description="Leakage gauntlet: zero train/holdout customer overlap; AUC not above the oracle's beyond noise.",
@@ -677,6 +683,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
 
     @dg.asset_check(
         asset=key("icp_scores"),
+        partitions_def=division_parts,
         blocking=True,
         description="icp_scores matches its schema (one score in [0, 1] per customer).",
     )
@@ -687,6 +694,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
 
     @dg.asset_check(
         asset=key("promoted_model"),
+        partitions_def=parts,  # without it a check step loads every partition of its asset
         blocking=True,
         description="Registry decision matches its schema.",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandera.polars as pa
+import polars as pl
 
 
 class HoldoutMetricsSchema(pa.DataFrameModel):
@@ -18,8 +19,8 @@ class HoldoutMetricsSchema(pa.DataFrameModel):
     positives: float = pa.Field(ge=0)
     auc: float = pa.Field(nullable=True)
     pr_auc: float = pa.Field(nullable=True)
-    brier: float = pa.Field(ge=0, le=1)
-    calibration_mae: float = pa.Field(ge=0, le=1)
+    brier: float = pa.Field(ge=0, le=1, nullable=True)  # null for the rule (not a probability)
+    calibration_mae: float = pa.Field(ge=0, le=1, nullable=True)
 
     class Config:
         strict = False
@@ -47,11 +48,11 @@ class IcpScoresSchema(pa.DataFrameModel):
     division_name: str
     cutoff_date: date
     as_of_date: date
-    prediction_window_months: int = pa.Field(gt=0)
-    customer_id: int = pa.Field(unique=True)
+    prediction_window_months: pl.Int32 = pa.Field(gt=0)
     customer_name: str = pa.Field(nullable=True)
     icp_score: float = pa.Field(ge=0, le=1)
     calibration_method: str = pa.Field(isin=["sigmoid", "isotonic"])
 
     class Config:
         strict = False
+        unique = ["customer_id"]  # any integer or string id type

@@ -33,6 +33,7 @@ GROUPS = ("fit", "early_stop", "calibration", "holdout")
 # first, recency as the tie-break (the "call whoever bought most recently" list).
 RULE_FREQUENCY = "tgt_tx_count_24m"
 RULE_RECENCY = "tgt_recency_decay_90"
+RANKING_ONLY = ("rule",)  # scores that rank but are not probabilities
 
 
 def customer_groups(customer_ids: Any, cfg: TrainingConfig) -> pl.DataFrame:
@@ -74,7 +75,15 @@ def make_baseline(seed: int) -> Pipeline:
 
 
 def matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
-    """Feature matrix ``(n, len(features))`` float64 in the given column order."""
+    """Feature matrix ``(n, len(features))`` float64 in the given column order.
+
+    One-hot category columns (``cat_*``) absent from ``frame`` are zeros: a
+    category seen in training may have no customer at scoring time. Any other
+    missing feature is an error.
+    """
+    absent_cats = [f for f in features if f.startswith("cat_") and f not in frame.columns]
+    if absent_cats:
+        frame = frame.with_columns([pl.lit(0.0).alias(f) for f in absent_cats])
     missing = [f for f in features if f not in frame.columns]
     if missing:
         raise KeyError(f"feature columns missing from the frame: {missing[:10]}")
@@ -188,10 +197,10 @@ def evaluate(
     y = holdout["label"].to_numpy()
     rows = []
     for name, p in scores.items():
-        m = classification_summary(y, p)
+        m = classification_summary(y, p, probabilistic=name not in RANKING_ONLY)
         m["auc_se"] = auc_standard_error(m["auc"], int(y.sum()), int(y.size - y.sum()))
         rows.append({"model": name, **m})
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows).fill_nan(None)  # a rule has no Brier/calibration: null, not NaN
 
 
 def _metric(metrics: pl.DataFrame, model: str, name: str) -> float:

@@ -53,7 +53,7 @@ def schema_check_result(
     table: str,
     key_columns: Sequence[str] = (),
     asset_key: dg.AssetKey | None = None,
-    check_name: str = "schema",
+    check_name: str | None = None,
 ) -> dg.AssetCheckResult:
     """Run a pandera polars schema lazily; a blocking-severity result with the failure cases.
 
@@ -75,9 +75,10 @@ def schema_check_result(
             ]
         )
         meta["failure_cases"] = dg.MetadataValue.md(md_table(rows))
-    kwargs = {"asset_key": asset_key} if asset_key is not None else {}
+    kwargs: dict[str, Any] = {"asset_key": asset_key} if asset_key is not None else {}
+    if check_name is not None:  # only needed when one function yields several checks
+        kwargs["check_name"] = check_name
     return dg.AssetCheckResult(
-        check_name=check_name,
         passed=not violations,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata=meta,

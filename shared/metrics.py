@@ -137,20 +137,29 @@ def calibration_mae(y: Any, p: Any, n_bins: int = 10) -> float:
 
 
 def classification_summary(
-    y: Any, p: Any, fracs: tuple[float, ...] = (0.05, 0.10, 0.20)
+    y: Any,
+    p: Any,
+    fracs: tuple[float, ...] = (0.05, 0.10, 0.20),
+    probabilistic: bool = True,
 ) -> dict[str, float]:
-    """Every classification metric salesml reports, as a flat ``{name: float}``."""
+    """Every classification metric salesml reports, as a flat ``{name: float}``.
+
+    ``probabilistic=False`` is for ranking scores that are not probabilities (a
+    recency/frequency rule): Brier, Brier skill, calibration MAE and mean
+    prediction are then NaN, ranking metrics are computed as usual.
+    """
     y_arr, p_arr = _arrays(y, p)
+    nan = float("nan")
     out: dict[str, float] = {
         "n": float(y_arr.size),
         "positives": float(y_arr.sum()),
         "prevalence": float(y_arr.mean()),
         "auc": roc_auc(y_arr, p_arr),
         "pr_auc": pr_auc(y_arr, p_arr),
-        "brier": brier(y_arr, p_arr),
-        "brier_skill": brier_skill(y_arr, p_arr),
-        "calibration_mae": calibration_mae(y_arr, p_arr),
-        "mean_pred": float(p_arr.mean()),
+        "brier": brier(y_arr, p_arr) if probabilistic else nan,
+        "brier_skill": brier_skill(y_arr, p_arr) if probabilistic else nan,
+        "calibration_mae": calibration_mae(y_arr, p_arr) if probabilistic else nan,
+        "mean_pred": float(p_arr.mean()) if probabilistic else nan,
     }
     for f in fracs:
         pct = round(f * 100)

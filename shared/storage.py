@@ -122,29 +122,36 @@ def read_lake(asset_path: Sequence[str], base: Path | None = None) -> pl.DataFra
 
 
 @contextmanager
-def warehouse_connection(read_only: bool = False, retries: int = 60) -> Iterator[Any]:
-    """A DuckDB connection to the warehouse file, serialized by a lock file on this machine."""
-    path = home_mod.warehouse_path()
-    lock_path = path.with_suffix(".lock")
+def file_lock(lock_path: Path) -> Iterator[None]:
+    """Exclusive lock between processes on this machine (``fcntl.flock`` on ``lock_path``)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            last: Exception | None = None
-            for attempt in range(retries):
-                try:
-                    con = duckdb.connect(str(path), read_only=read_only and path.exists())
-                    break
-                except duckdb.IOException as err:  # another process outside our lock
-                    last = err
-                    time.sleep(min(0.1 * (attempt + 1), 2.0))
-            else:
-                raise RuntimeError(f"could not open warehouse {path}: {last}")
-            try:
-                yield con
-            finally:
-                con.close()
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def warehouse_connection(read_only: bool = False, retries: int = 60) -> Iterator[Any]:
+    """A DuckDB connection to the warehouse file, serialized by a lock file on this machine."""
+    path = home_mod.warehouse_path()
+    with file_lock(path.with_suffix(".lock")):
+        last: Exception | None = None
+        for attempt in range(retries):
+            try:
+                con = duckdb.connect(str(path), read_only=read_only and path.exists())
+                break
+            except duckdb.IOException as err:  # another process outside our lock
+                last = err
+                time.sleep(min(0.1 * (attempt + 1), 2.0))
+        else:
+            raise RuntimeError(f"could not open warehouse {path}: {last}")
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def publish_view(table: str, asset_path: Sequence[str], base: Path | None = None) -> str:

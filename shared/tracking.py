@@ -39,10 +39,30 @@ class ChampionInfo:
     tags: dict[str, str]
 
 
+_READY: set[str] = set()
+
+
 def _mlflow(uri: str) -> Any:
+    """``mlflow`` pointed at ``uri``; a SQLite store is created under a file lock.
+
+    Two processes opening a new SQLite store at once both run its schema
+    migration and one fails ("table ... already exists"); the lock makes the
+    first one create it and the others find it.
+    """
     import mlflow
 
     mlflow.set_tracking_uri(uri)
+    if uri not in _READY and uri.startswith("sqlite:///"):
+        from pathlib import Path
+
+        from mlflow.tracking import MlflowClient
+
+        from shared.storage import file_lock
+
+        db = Path(uri.removeprefix("sqlite:///"))
+        with file_lock(db.with_suffix(".lock")):
+            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    _READY.add(uri)
     return mlflow
 
 
@@ -67,6 +87,7 @@ class MLflowTracker(dg.ConfigurableResource):
     def client(self) -> Any:
         from mlflow.tracking import MlflowClient
 
+        _mlflow(self.uri())
         return MlflowClient(tracking_uri=self.uri())
 
     def experiment_id(self, name: str) -> str:
@@ -139,8 +160,18 @@ class MLflowTracker(dg.ConfigurableResource):
     def log_model(self, model: Any, name: str = "model") -> str:
         """Log a scikit-learn-compatible model in the active run; returns its model URI."""
         import mlflow.sklearn
+        import skops.io
 
-        info = mlflow.sklearn.log_model(model, name=name, pip_requirements=PIP_REQUIREMENTS)
+        # MLflow 3 stores sklearn models with skops and refuses to load types it was not
+        # told to trust. We trust exactly the types of the model we are logging ourselves.
+        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+        info = mlflow.sklearn.log_model(
+            model,
+            name=name,
+            pip_requirements=PIP_REQUIREMENTS,
+            serialization_format="skops",
+            skops_trusted_types=trusted,
+        )
         return info.model_uri
 
     def register(self, name: str, model_uri: str, tags: Mapping[str, Any] | None = None) -> str:

@@ -13,4 +13,4 @@ def gosales_partitioned_job() -> dg.JobDefinition:
     from gosales_assets.definitions import build_defs
 
     defs = build_defs()
-    return defs.resolve_implicit_global_asset_job_def()
+    return defs.get_job_def("gosales_retrain_job")

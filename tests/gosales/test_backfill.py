@@ -34,9 +34,7 @@ def _launch(args: tuple[str, str, str]) -> bool:
         instance=instance,
         asset_selection=[dg.AssetKey.from_user_string(k) for k in PARTITIONED],
         tags={
-            "dagster/partition/cutoff": cutoff,
-            "dagster/partition/division": division,
-            "dagster/partition": f"{cutoff}|{division}",
+            "dagster/partition": str(dg.MultiPartitionKey({"cutoff": cutoff, "division": division}))
         },
         run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}},
     )

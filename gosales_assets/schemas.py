@@ -1,0 +1,202 @@
+"""The gosales input contract as pandera polars schemas, plus the relational rules.
+
+Tables (docs/data_contracts.md):
+
+- ``customers``: one row per ``customer_id``; ``created_date`` is when the
+  customer came to exist (it enters populations at cutoffs on or after it).
+- ``transactions``: one row per invoice line (``transaction_id`` unique);
+  ``order_date`` is the time axis; ``quantity`` >= 0 (returns are not part of
+  the contract); ``revenue`` and ``gross_profit`` in the reporting currency.
+- ``assets`` (optional install base): one row per asset; ``purchase_date`` is
+  the time axis, ``expiration_date`` >= ``purchase_date``; ``quantity`` >= 0.
+
+``customer_id`` may be an integer or a string, but must have the same type in
+every table. :func:`validate_inputs` runs every rule on every table and raises
+one :class:`~shared.validation.DataContractError` listing all violations, each
+with the table, column, count and example rows; callers write nothing then.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandera.polars as pa
+import polars as pl
+
+from shared.validation import (
+    DataContractError,
+    Violation,
+    foreign_key_violation,
+    not_after_violation,
+    pandera_violations,
+    require_tables,
+    unique_violation,
+)
+
+_ID_TYPES = (pl.Int64, pl.Int32, pl.UInt32, pl.UInt64, pl.String)
+
+
+def _col(dtype, nullable: bool = True, checks=None, unique: bool = False) -> pa.Column:
+    return pa.Column(
+        dtype, nullable=nullable, checks=checks, unique=unique, coerce=dtype is not None
+    )
+
+
+# ``customer_id`` and other ids: any integer or string type (checked by _id_type_violations).
+CustomersSchema = pa.DataFrameSchema(
+    {
+        "customer_id": _col(None, nullable=False),
+        "customer_name": _col(pl.String),
+        "industry": _col(pl.String),
+        "industry_sub": _col(pl.String),
+        "region": _col(pl.String),
+        "territory": _col(pl.String),
+        "rep_id": _col(pl.String),
+        "created_date": _col(pl.Date, nullable=False),
+    },
+    name="customers",
+)
+
+TransactionsSchema = pa.DataFrameSchema(
+    {
+        "transaction_id": _col(None, nullable=False),
+        "invoice_id": _col(None, nullable=False),
+        "customer_id": _col(None, nullable=False),
+        "order_date": _col(pl.Date, nullable=False),
+        "sku": _col(pl.String),
+        "division": _col(pl.String, nullable=False),
+        "quantity": _col(pl.Float64, nullable=False, checks=pa.Check.ge(0)),
+        "revenue": _col(pl.Float64, nullable=False),
+        "gross_profit": _col(pl.Float64),
+    },
+    name="transactions",
+)
+
+AssetsSchema = pa.DataFrameSchema(
+    {
+        "customer_id": _col(None, nullable=False),
+        "sku": _col(pl.String),
+        "division": _col(pl.String, nullable=False),
+        "purchase_date": _col(pl.Date, nullable=False),
+        "expiration_date": _col(pl.Date),
+        "quantity": _col(pl.Float64, nullable=False, checks=pa.Check.ge(0)),
+    },
+    name="assets",
+)
+
+
+class FeatureMatrixSchema(pa.DataFrameModel):
+    """Output ``feature_matrix``: one row per customer; key features in range."""
+
+    cust_tenure_days: float = pa.Field(ge=0)
+    tgt_tx_count_24m: float = pa.Field(ge=0)
+    tgt_recency_decay_90: float = pa.Field(ge=0, le=1)
+
+    class Config:
+        strict = False
+
+
+class LabelsSchema(pa.DataFrameModel):
+    """Output ``labels``: one 0/1 label per customer."""
+
+    label: pl.Int8 = pa.Field(isin=[0, 1])
+
+    class Config:
+        strict = False
+
+
+def _id_type_violations(tables: dict[str, pl.DataFrame]) -> list[Violation]:
+    """``customer_id`` must be an integer or string type, the same in every table."""
+    out = []
+    types = {t: df.schema["customer_id"] for t, df in tables.items() if "customer_id" in df.columns}
+    for t, dtype in types.items():
+        if dtype not in _ID_TYPES:
+            out.append(
+                Violation(t, "customer_id", f"type {dtype} is not an integer or string", 0, [])
+            )
+    if len({str(d) for d in types.values()}) > 1:
+        out.append(
+            Violation(
+                "customers",
+                "customer_id",
+                f"type differs between tables: { {t: str(d) for t, d in types.items()} }",
+                0,
+                [],
+            )
+        )
+    return out
+
+
+def validate_inputs(tables: dict[str, pl.DataFrame | None], as_of: date) -> dict[str, pl.DataFrame]:
+    """Validate the gosales inputs; return the (coerced) tables or raise.
+
+    Args:
+        tables: ``customers``, ``transactions`` and optionally ``assets``.
+        as_of: the data's as-of date (last order date); rows dated after it are errors.
+
+    Raises:
+        DataContractError: listing every violation (missing table/column, null or
+            duplicate keys, future dates, negative quantities, orphan customers,
+            expirations before purchases, id type mismatches).
+    """
+    require_tables(tables, ("customers", "transactions"))
+    present = {
+        k: v
+        for k, v in tables.items()
+        if v is not None and k in ("customers", "transactions", "assets")
+    }
+    schemas = {
+        "customers": CustomersSchema,
+        "transactions": TransactionsSchema,
+        "assets": AssetsSchema,
+    }
+    keys = {
+        "customers": ["customer_id"],
+        "transactions": ["transaction_id", "customer_id"],
+        "assets": ["customer_id", "sku"],
+    }
+    violations: list[Violation | None] = []
+    for name, df in present.items():
+        # Missing columns are reported here: pandera's coercion step fails on them with a
+        # polars error that does not name the table.
+        missing = [c for c in schemas[name].columns if c not in df.columns]
+        violations += [Violation(name, c, "missing column", 0, []) for c in missing]
+        if not missing:
+            violations += pandera_violations(df, schemas[name], name, keys[name])
+    if violations:  # column-level problems first: relational rules need the columns
+        raise DataContractError([v for v in violations if v is not None])
+
+    cu, tx, ab = present["customers"], present["transactions"], present.get("assets")
+    violations += _id_type_violations(present)
+    violations.append(unique_violation(cu, ["customer_id"], "customers"))
+    violations.append(unique_violation(tx, ["transaction_id"], "transactions"))
+    violations.append(
+        not_after_violation(tx, "order_date", as_of, "transactions", ["transaction_id"])
+    )
+    violations.append(not_after_violation(cu, "created_date", as_of, "customers", ["customer_id"]))
+    if not violations or all(v is None for v in violations):
+        violations.append(foreign_key_violation(tx, cu, "customer_id", "transactions", "customers"))
+    if ab is not None:
+        violations.append(
+            not_after_violation(ab, "purchase_date", as_of, "assets", ["customer_id", "sku"])
+        )
+        bad = (ab["expiration_date"] < ab["purchase_date"]).fill_null(False)
+        if bad.any():
+            violations.append(
+                Violation(
+                    "assets",
+                    "expiration_date",
+                    "expiration before purchase_date",
+                    int(bad.sum()),
+                    ab.filter(bad)
+                    .select("customer_id", "sku", "purchase_date", "expiration_date")
+                    .head(5)
+                    .to_dicts(),
+                )
+            )
+        if not any(v is not None for v in violations):
+            violations.append(foreign_key_violation(ab, cu, "customer_id", "assets", "customers"))
+    found = [v for v in violations if v is not None]
+    if found:
+        raise DataContractError(found)
+    return {name: schemas[name].validate(df) for name, df in present.items()}
