@@ -59,7 +59,9 @@ class TrainingConfig(BaseModel):
     feature_fraction: float = 0.8
     bagging_fraction: float = 0.8
     reg_lambda: float = 1.0
-    num_threads: int = 2
+    # One thread: tests run two xdist workers and the multiprocess executor runs steps side by
+    # side; LightGBM threads oversubscribing two cores slow a fit down 10-20x.
+    num_threads: int = 1
 
 
 class GosalesConfig(BaseModel):

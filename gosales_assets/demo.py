@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import polars as pl
 
 from gosales_assets.config import load_config
@@ -29,7 +30,11 @@ def demo_plan() -> list[tuple[list[str], list[str] | None]]:
     """Inputs; then every division × cutoff, oldest cutoff first (so later
     candidates are compared with the champion an earlier one set); then scoring."""
     cfg = load_config()
-    keys = [f"{c.isoformat()}|{d}" for c in sorted(cfg.cutoffs) for d in cfg.divisions]
+    keys = [
+        str(dg.MultiPartitionKey({"cutoff": c.isoformat(), "division": d}))
+        for c in sorted(cfg.cutoffs)
+        for d in cfg.divisions
+    ]
     return [(INPUTS, None), (TRAIN, keys), (["gosales/icp_scores"], list(cfg.divisions))]
 
 

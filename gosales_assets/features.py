@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
@@ -120,28 +121,34 @@ def _invoice_aggregates(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
     return inv.group_by("customer_id", "division").agg(aggs)
 
 
-def _monthly_trend(tx: pl.LazyFrame, cutoff: date, division: str) -> pl.LazyFrame:
-    """12-month revenue slope (per month, oldest→newest) and volatility of the target division."""
+def _monthly_revenue(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
+    """Revenue per customer × division × month of the last 12 (``x`` 0 = oldest, 11 = newest)."""
     start = add_months(cutoff, -12)
     k = ((pl.lit(cutoff) - pl.col("order_date")).dt.total_days() / 30.4375).floor().clip(0, 11)
-    monthly = (
-        tx.filter(
-            (pl.col("division") == division)
-            & (pl.col("order_date") > start)
-            & (pl.col("order_date") <= cutoff)
-        )
+    return (
+        tx.filter((pl.col("order_date") > start) & (pl.col("order_date") <= cutoff))
         .with_columns(x=(11 - k).cast(pl.Float64))
-        .group_by("customer_id", "x")
+        .group_by("customer_id", "division", "x")
         .agg(pl.col("revenue").sum().alias("y"))
     )
-    return monthly.group_by("customer_id").agg(
-        (((pl.col("x") * pl.col("y")).sum() - 5.5 * pl.col("y").sum()) / _SXX).alias(
-            "tgt_month_slope_12m"
-        ),
-        (
-            (pl.col("y").pow(2).sum() / 12 - (pl.col("y").sum() / 12).pow(2)).clip(0, None).sqrt()
-        ).alias("tgt_month_vol_12m"),
-        pl.len().cast(pl.Float64).alias("tgt_active_months_12m"),
+
+
+def _monthly_trend(monthly: pl.DataFrame, division: str) -> pl.DataFrame:
+    """12-month revenue slope (per month, oldest→newest) and volatility of one division."""
+    return (
+        monthly.filter(pl.col("division") == division)
+        .group_by("customer_id")
+        .agg(
+            (((pl.col("x") * pl.col("y")).sum() - 5.5 * pl.col("y").sum()) / _SXX).alias(
+                "tgt_month_slope_12m"
+            ),
+            (
+                (pl.col("y").pow(2).sum() / 12 - (pl.col("y").sum() / 12).pow(2))
+                .clip(0, None)
+                .sqrt()
+            ).alias("tgt_month_vol_12m"),
+            pl.len().cast(pl.Float64).alias("tgt_active_months_12m"),
+        )
     )
 
 
@@ -271,31 +278,26 @@ def _install_base(
     return ab.group_by("customer_id").agg(aggs)
 
 
-def build_features(
+@dataclass
+class SharedParts:
+    """What every target division's matrix at one cutoff has in common (computed once)."""
+
+    cutoff: date
+    divisions: tuple[str, ...]
+    base: pl.DataFrame  # customer_id, calendar, tenure, all-division block, install base
+    agg: pl.DataFrame  # customer × division aggregates
+    monthly: pl.DataFrame  # customer × division × month revenue, last 12 months
+    cats: pl.DataFrame  # customer_id + one-hot industry/region
+
+
+def shared_parts(
     transactions: pl.DataFrame,
     customers: pl.DataFrame,
     assets: pl.DataFrame | None,
     cutoff: date,
     divisions: Sequence[str],
-    target_division: str,
-    config: dict | None = None,
-) -> pl.DataFrame:
-    """The feature matrix at ``cutoff`` for ``target_division`` (see the module docstring).
-
-    Args:
-        transactions: ``customer_id, invoice_id, order_date, division, revenue, gross_profit``.
-        customers: ``customer_id, created_date, industry, region``.
-        assets: install base (``customer_id, division, purchase_date, expiration_date``) or None.
-        cutoff: as-of date; nothing dated after it is read.
-        divisions: every division (fixes the column set); must contain ``target_division``.
-        config: unused hook for per-deployment feature options (kept for API stability).
-
-    Returns:
-        ``customer_id`` + Float64 features; one row per customer created by ``cutoff``.
-    """
-    del config
-    if target_division not in divisions:
-        raise ValueError(f"target division {target_division!r} is not one of {list(divisions)}")
+) -> SharedParts:
+    """The target-independent part of the feature matrices at ``cutoff``."""
     pop = population(customers, cutoff).join(
         customers.select("customer_id", "created_date", "industry", "region").unique("customer_id"),
         on="customer_id",
@@ -304,10 +306,8 @@ def build_features(
     tx = transactions.lazy().select(
         "customer_id", "division", "invoice_id", "order_date", "revenue", "gross_profit"
     )
-    agg = _invoice_aggregates(tx, cutoff).collect()
-    trend = _monthly_trend(tx, cutoff, target_division).collect()
-
-    frame = pop.select(
+    agg, monthly = pl.collect_all([_invoice_aggregates(tx, cutoff), _monthly_revenue(tx, cutoff)])
+    base = pop.select(
         "customer_id",
         # Calendar position of the label window: lets pooled snapshots learn seasonality.
         pl.lit(float((cutoff + timedelta(days=1)).month)).alias("cal_window_start_month"),
@@ -315,19 +315,54 @@ def build_features(
         .dt.total_days()
         .cast(pl.Float64)
         .alias("cust_tenure_days"),
-    )
-    blocks = [
-        _division_block(agg, target_division, cutoff, target=True),
-        trend,
-        _all_block(agg, cutoff, divisions),
-    ]
-    blocks += [
-        _division_block(agg, d, cutoff, target=False) for d in divisions if d != target_division
-    ]
+    ).join(_all_block(agg, cutoff, divisions), on="customer_id", how="left")
     ib = _install_base(assets, cutoff, divisions)
     if ib is not None:
-        blocks.append(ib)
-    for block in blocks:
+        base = base.join(ib, on="customer_id", how="left")
+    # One-hot industry and region over the customers that exist at the cutoff.
+    cats = []
+    for col in ("industry", "region"):
+        for value in sorted(pop[col].drop_nulls().unique().to_list()):
+            cats.append(
+                (pop[col] == value)
+                .cast(pl.Float64)
+                .fill_null(0.0)
+                .alias(f"cat_{col}_{_slug(value)}")
+            )
+    return SharedParts(
+        cutoff=cutoff,
+        divisions=tuple(divisions),
+        base=base,
+        agg=agg,
+        monthly=monthly,
+        cats=pop.select("customer_id", *cats),
+    )
+
+
+def assemble(parts: SharedParts, target_division: str) -> pl.DataFrame:
+    """The feature matrix of ``target_division`` from the shared parts (see build_features)."""
+    if target_division not in parts.divisions:
+        raise ValueError(
+            f"target division {target_division!r} is not one of {list(parts.divisions)}"
+        )
+    cutoff, agg = parts.cutoff, parts.agg
+    blocks = [
+        _division_block(agg, target_division, cutoff, target=True),
+        _monthly_trend(parts.monthly, target_division),
+    ]
+    blocks += [
+        _division_block(agg, d, cutoff, target=False)
+        for d in parts.divisions
+        if d != target_division
+    ]
+    # Column order: customer, calendar/tenure, target block, trend, all/mix, other divisions, ib.
+    frame = parts.base.select("customer_id", "cal_window_start_month", "cust_tenure_days")
+    for block in blocks[:2]:
+        frame = frame.join(block, on="customer_id", how="left")
+    frame = frame.join(
+        parts.base.drop("cal_window_start_month", "cust_tenure_days"), on="customer_id", how="left"
+    )
+    for block in blocks[2:]:
         frame = frame.join(block, on="customer_id", how="left")
 
     # Fill what "no event" means for each family.
@@ -353,20 +388,49 @@ def build_features(
         .otherwise(0.0)
         .alias("tgt_next_quarter_share_24m"),
     ).drop([f"tgt_q{q}_24m" for q in range(1, 5)])
+    return frame.join(parts.cats, on="customer_id", how="left").sort("customer_id")
 
-    # One-hot industry and region over the customers that exist at the cutoff.
-    cats = []
-    for col in ("industry", "region"):
-        for value in sorted(pop[col].drop_nulls().unique().to_list()):
-            cats.append(
-                (pop[col] == value)
-                .cast(pl.Float64)
-                .fill_null(0.0)
-                .alias(f"cat_{col}_{_slug(value)}")
-            )
-    if cats:
-        frame = frame.with_columns(cats)
-    return frame.sort("customer_id")
+
+def build_features(
+    transactions: pl.DataFrame,
+    customers: pl.DataFrame,
+    assets: pl.DataFrame | None,
+    cutoff: date,
+    divisions: Sequence[str],
+    target_division: str,
+    config: dict | None = None,
+) -> pl.DataFrame:
+    """The feature matrix at ``cutoff`` for ``target_division`` (see the module docstring).
+
+    Args:
+        transactions: ``customer_id, invoice_id, order_date, division, revenue, gross_profit``.
+        customers: ``customer_id, created_date, industry, region``.
+        assets: install base (``customer_id, division, purchase_date, expiration_date``) or None.
+        cutoff: as-of date; nothing dated after it is read.
+        divisions: every division (fixes the column set); must contain ``target_division``.
+        config: unused hook for per-deployment feature options (kept for API stability).
+
+    Returns:
+        ``customer_id`` + Float64 features; one row per customer created by ``cutoff``.
+    """
+    del config
+    if target_division not in divisions:
+        raise ValueError(f"target division {target_division!r} is not one of {list(divisions)}")
+    return assemble(
+        shared_parts(transactions, customers, assets, cutoff, divisions), target_division
+    )
+
+
+def build_features_all(
+    transactions: pl.DataFrame,
+    customers: pl.DataFrame,
+    assets: pl.DataFrame | None,
+    cutoff: date,
+    divisions: Sequence[str],
+) -> dict[str, pl.DataFrame]:
+    """Feature matrices of every division at one cutoff, sharing the one scan of the data."""
+    parts = shared_parts(transactions, customers, assets, cutoff, divisions)
+    return {d: assemble(parts, d) for d in divisions}
 
 
 def assert_truncation_invariant(

@@ -58,6 +58,8 @@ def run_plan(
                 partition_key=pk,
                 raise_on_error=False,
                 tags={"salesml/source": "make demo"},
+                # quiet console: the demo prints its own summary; everything is in the event log
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             )
             result.runs += 1
             label = str(pk or "-")
