@@ -1,0 +1,163 @@
+"""Typed pricing configuration: per-business-unit settings validated on load.
+
+The YAML (``SALESML_PRICING_CONFIG`` or the packaged ``config.yaml``) has a
+``defaults`` block and per-BU ``overrides`` that are deep-merged into it, so
+``cfg.bu("apac")`` is a complete :class:`BUConfig`. Errors name the key that
+is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.partitions import to_date, validate_name
+
+DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Guardrails(_Strict):
+    """Bounds every recommended discount must respect."""
+
+    min_discount: float = Field(0.0, ge=0.0, lt=1.0)
+    max_discount: float = Field(0.6, gt=0.0, lt=1.0)
+    floor_policy: Literal["enforce", "ignore"] = "enforce"
+
+    @model_validator(mode="after")
+    def _order(self) -> Guardrails:
+        if self.min_discount > self.max_discount:
+            raise ValueError(
+                f"guardrails.min_discount {self.min_discount} > max_discount {self.max_discount}"
+            )
+        return self
+
+
+class Horizons(_Strict):
+    """Out-of-time splits, in days before the cutoff."""
+
+    holdout_days: int = Field(30, ge=7)
+    calibration_days: int = Field(60, ge=14)
+    win_holdout_days: int = Field(45, ge=7)
+
+
+class Coverage(_Strict):
+    """The 90% range: target coverage, base tolerance, Mondrian threshold."""
+
+    target: float = Field(0.90, gt=0.5, lt=1.0)
+    base_tolerance: float = Field(0.02, gt=0.0, lt=0.2)
+    mondrian_min_rows: int = Field(200, ge=50)
+
+
+class ModelSettings(_Strict):
+    """LightGBM / RandomForest settings (fixed seeds, fixed threads)."""
+
+    seed: int = 42
+    n_estimators: int = Field(400, ge=10)
+    learning_rate: float = Field(0.05, gt=0.0, le=1.0)
+    num_leaves: int = Field(31, ge=2)
+    min_child_samples: int = Field(30, ge=1)
+    rf_estimators: int = Field(80, ge=10)
+    num_threads: int = Field(1, ge=1)
+
+
+class BUConfig(_Strict):
+    """Everything one business unit's partitions use."""
+
+    bu_id: str
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    horizons: Horizons = Field(default_factory=Horizons)
+    coverage: Coverage = Field(default_factory=Coverage)
+    deal_target: Literal["median", "expected_margin"] = "median"
+    model: ModelSettings = Field(default_factory=ModelSettings)
+
+    @field_validator("bu_id")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return validate_name(v, "bu_id")
+
+
+class PricingConfig(BaseModel):
+    """The pricing location: business units, cutoffs, world, per-BU settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    business_units: list[str]
+    cutoffs: list[date]
+    world_size: str = "demo"
+    world_seed: int = 42
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("business_units")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("business_units is empty: list at least one bu_id")
+        for b in v:
+            validate_name(b, "bu_id")
+        if len(set(v)) != len(v):
+            raise ValueError(f"business_units are not unique: {v}")
+        return v
+
+    @field_validator("cutoffs", mode="before")
+    @classmethod
+    def _dates(cls, v: list) -> list[date]:
+        if not v:
+            raise ValueError("cutoffs is empty: list at least one month-end date")
+        return [to_date(x) for x in v]
+
+    @model_validator(mode="after")
+    def _bus(self) -> PricingConfig:
+        unknown = set(self.overrides) - set(self.business_units)
+        if unknown:
+            raise ValueError(f"overrides name unknown business units {sorted(unknown)}")
+        for b in self.business_units:  # validate every merged BU config now, not at run time
+            self.bu(b)
+        return self
+
+    def bu(self, bu_id: str) -> BUConfig:
+        """The complete configuration of one business unit (defaults + overrides)."""
+        if bu_id not in self.business_units:
+            raise KeyError(f"bu_id {bu_id!r} is not configured; known: {self.business_units}")
+        merged = _deep_merge(self.defaults, self.overrides.get(bu_id, {}))
+        try:
+            return BUConfig.model_validate({**merged, "bu_id": bu_id})
+        except Exception as err:
+            raise ValueError(f"pricing config for bu_id {bu_id!r} is invalid: {err}") from err
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = (
+            _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        )
+    return out
+
+
+def load_config(path: str | Path | None = None) -> PricingConfig:
+    """Load the YAML config (``path``, ``$SALESML_PRICING_CONFIG`` or the packaged default).
+
+    Raises:
+        ValueError: naming the file and the offending key when it does not validate.
+    """
+    path = Path(path or os.environ.get("SALESML_PRICING_CONFIG") or DEFAULT_CONFIG)
+    raw = yaml.safe_load(path.read_text()) or {}
+    try:
+        return PricingConfig.model_validate(raw)
+    except Exception as err:
+        raise ValueError(f"pricing config {path} is invalid: {err}") from err
+
+
+def config_from_dict(raw: dict[str, Any]) -> PricingConfig:
+    """Build a config from a dict (tests)."""
+    return PricingConfig.model_validate(raw)

@@ -1,0 +1,253 @@
+"""Line features for the discount models (polars in, polars out).
+
+For one business unit and cutoff ``C`` every line dated ``<= C`` gets:
+
+* the target ``discount = 1 - sell_price / list_price``;
+* quantity, ``log_qty = log(quantity + 1)``, log list price, the line's and its
+  deal's list value and the deal's number of lines (all known when quoting);
+* stable encodings of product family, customer tier, region and product
+  (integer codes in sorted order of the values seen on *training* rows; values
+  not seen there get ``-1``) and smoothed target encodings of customer and
+  product, fitted on training rows only (training rows themselves get
+  out-of-fold values so the model cannot read its own target);
+* **customer context over the trailing 30 (and 180) days** — average discount,
+  average deal size, average quantity, number of lines — using only the
+  customer's lines dated *strictly before* the line's date. The original plan
+  pooled a customer's lines within ±30 days into a pseudo-deal; the half of that
+  window after the line looks into the future (and includes the line's own
+  deal, i.e. its target), so the window here is one-sided and excludes the day
+  itself. :func:`build_line_features` is truncation invariant: deleting every
+  row after a line's date does not change that line's features.
+
+``split`` says where a line goes for cutoff ``C``: ``holdout`` (the last
+``holdout_days`` up to C), ``calibration`` (the ``calibration_days`` before),
+``train`` (earlier).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+CATEGORICAL = {
+    "product_family": "family_code",
+    "customer_tier": "tier_code",
+    "region": "region_code",
+    "product_id": "product_code",
+}
+TARGET_ENCODED = {"customer_id": "customer_te", "product_id": "product_te"}
+CONTEXT_WINDOWS = (30, 180)
+FEATURES = [
+    "quantity",
+    "log_qty",
+    "log_list_price",
+    "log_line_value",
+    "log_deal_value",
+    "deal_lines",
+    *CATEGORICAL.values(),
+    *TARGET_ENCODED.values(),
+    *(
+        f"ctx{w}_{name}"
+        for w in CONTEXT_WINDOWS
+        for name in ("avg_discount", "avg_deal_value", "avg_qty", "n_lines")
+    ),
+]
+TE_SMOOTHING = 20.0
+TE_FOLDS = 5
+
+
+def with_target(lines: pl.DataFrame) -> pl.DataFrame:
+    """Add ``discount``, ``line_value`` and the deal-level columns."""
+    return lines.with_columns(
+        discount=1.0 - pl.col("sell_price") / pl.col("list_price"),
+        line_value=pl.col("list_price") * pl.col("quantity"),
+    ).with_columns(
+        deal_value=pl.col("line_value").sum().over("deal_id"),
+        deal_lines=pl.len().over("deal_id").cast(pl.Float64),
+    )
+
+
+def split_dates(cutoff: date, holdout_days: int, calibration_days: int) -> tuple[date, date]:
+    """``(train_end, calibration_end)``: train ``<= train_end < calibration <= calibration_end < holdout <= cutoff``."""
+    cal_end = cutoff - timedelta(days=holdout_days)
+    return cal_end - timedelta(days=calibration_days), cal_end
+
+
+def assign_split(
+    lines: pl.DataFrame, cutoff: date, holdout_days: int, calibration_days: int
+) -> pl.DataFrame:
+    train_end, cal_end = split_dates(cutoff, holdout_days, calibration_days)
+    return lines.with_columns(
+        split=pl.when(pl.col("order_date") > cal_end)
+        .then(pl.lit("holdout"))
+        .when(pl.col("order_date") > train_end)
+        .then(pl.lit("calibration"))
+        .otherwise(pl.lit("train"))
+    )
+
+
+def customer_context(
+    lines: pl.DataFrame, windows: tuple[int, ...] = CONTEXT_WINDOWS
+) -> pl.DataFrame:
+    """Trailing-window context per ``(customer_id, order_date)``, strictly before the date.
+
+    One pass: aggregate to one row per customer-day, then a left-closed rolling
+    window (``[t - w days, t)``) per customer.
+    """
+    daily = (
+        lines.group_by("customer_id", "order_date")
+        .agg(
+            s_disc=pl.col("discount").sum(),
+            s_qty=pl.col("quantity").sum(),
+            n=pl.len().cast(pl.Float64),
+            s_deal_value=pl.col("deal_value").unique().sum(),
+            n_deals=pl.col("deal_id").n_unique().cast(pl.Float64),
+        )
+        .sort("customer_id", "order_date")
+    )
+    out = daily.select("customer_id", "order_date")
+    for w in windows:
+        rolled = daily.rolling(
+            index_column="order_date", period=f"{w}d", closed="left", group_by="customer_id"
+        ).agg(
+            pl.col("s_disc").sum().alias("s_disc"),
+            pl.col("s_qty").sum().alias("s_qty"),
+            pl.col("n").sum().alias("n"),
+            pl.col("s_deal_value").sum().alias("s_dv"),
+            pl.col("n_deals").sum().alias("nd"),
+        )
+        rolled = rolled.select(
+            "customer_id",
+            "order_date",
+            pl.when(pl.col("n") > 0)
+            .then(pl.col("s_disc") / pl.col("n"))
+            .otherwise(None)
+            .alias(f"ctx{w}_avg_discount"),
+            pl.when(pl.col("nd") > 0)
+            .then((pl.col("s_dv") / pl.col("nd")).log1p())
+            .otherwise(None)
+            .alias(f"ctx{w}_avg_deal_value"),
+            pl.when(pl.col("n") > 0)
+            .then(pl.col("s_qty") / pl.col("n"))
+            .otherwise(None)
+            .alias(f"ctx{w}_avg_qty"),
+            pl.col("n").fill_null(0.0).alias(f"ctx{w}_n_lines"),
+        )
+        out = out.join(rolled, on=["customer_id", "order_date"], how="left")
+    return out
+
+
+def _fold_of(values: pl.Series, folds: int) -> np.ndarray:
+    return (values.hash(seed=17) % folds).to_numpy().astype(np.int64)
+
+
+def target_encode(
+    frame: pl.DataFrame, column: str, train_mask: np.ndarray, smoothing: float = TE_SMOOTHING
+) -> np.ndarray:
+    """Smoothed mean discount per value of ``column`` fitted on training rows only.
+
+    Non-training rows get the full-training-set encoding; training rows get an
+    out-of-fold encoding (folds by row hash) so their own target is not used.
+    """
+    y = frame["discount"].to_numpy()
+    keys = frame[column]
+    prior = float(y[train_mask].mean()) if train_mask.any() else float(np.nanmean(y))
+    _, ids = np.unique(keys.to_numpy().astype(str), return_inverse=True)
+    ids = ids.astype(np.int64)
+    n_ids = int(ids.max()) + 1 if ids.size else 0
+
+    def enc(mask: np.ndarray) -> np.ndarray:
+        s = np.bincount(ids[mask], weights=y[mask], minlength=n_ids)
+        n = np.bincount(ids[mask], minlength=n_ids)
+        return (s + smoothing * prior) / (n + smoothing)
+
+    out = enc(train_mask)[ids]
+    folds = _fold_of(frame["order_line_id"], TE_FOLDS)
+    for f in range(TE_FOLDS):
+        in_fold = train_mask & (folds == f)
+        if in_fold.any():
+            out[in_fold] = enc(train_mask & (folds != f))[ids[in_fold]]
+    return out
+
+
+def build_line_features(
+    lines: pl.DataFrame,
+    bu_id: str,
+    cutoff: date,
+    holdout_days: int = 30,
+    calibration_days: int = 60,
+) -> pl.DataFrame:
+    """Features of every line of ``bu_id`` dated ``<= cutoff`` (see the module docstring).
+
+    Args:
+        lines: validated ``order_lines`` (any business units).
+        bu_id: the business unit of this partition.
+        cutoff: the partition's cutoff; later lines are ignored.
+
+    Returns:
+        The contract columns plus ``discount``, ``split`` and :data:`FEATURES`,
+        sorted by ``order_date, order_line_id``.
+    """
+    bu = lines.filter((pl.col("bu_id") == bu_id) & (pl.col("order_date") <= cutoff))
+    if bu.height == 0:
+        raise ValueError(
+            f"no order lines for bu_id {bu_id!r} on or before {cutoff}: check the source "
+            "and the configured cutoffs"
+        )
+    bu = with_target(bu).sort("order_date", "order_line_id")
+    bu = assign_split(bu, cutoff, holdout_days, calibration_days)
+    train_mask = (bu["split"] == "train").to_numpy()
+    if not train_mask.any():
+        raise ValueError(
+            f"bu_id {bu_id!r}, cutoff {cutoff}: no training lines before the calibration and "
+            f"holdout windows ({calibration_days} + {holdout_days} days); choose a later cutoff"
+        )
+    ctx = customer_context(bu)
+    bu = bu.join(ctx, on=["customer_id", "order_date"], how="left", maintain_order="left")
+    cols = {}
+    for src, dst in CATEGORICAL.items():
+        seen = sorted(set(bu.filter(pl.col("split") == "train")[src].to_list()))
+        mapping = {v: i for i, v in enumerate(seen)}
+        cols[dst] = bu[src].replace_strict(mapping, default=-1, return_dtype=pl.Int32)
+    for src, dst in TARGET_ENCODED.items():
+        cols[dst] = pl.Series(dst, target_encode(bu, src, train_mask))
+    return bu.with_columns(
+        **cols,
+        log_qty=pl.col("quantity").log1p(),
+        log_list_price=pl.col("list_price").log(),
+        log_line_value=pl.col("line_value").log1p(),
+        log_deal_value=pl.col("deal_value").log1p(),
+    ).with_columns(pl.col(c).cast(pl.Float64) for c in FEATURES)
+
+
+def matrix(frame: pl.DataFrame, features: list[str] | None = None) -> np.ndarray:
+    """The model matrix (float64, NaN for missing context)."""
+    return frame.select(features or FEATURES).fill_null(float("nan")).to_numpy().astype(np.float64)
+
+
+def truncation_differences(
+    lines: pl.DataFrame,
+    bu_id: str,
+    cutoff: date,
+    holdout_days: int = 30,
+    calibration_days: int = 60,
+    probe: date | None = None,
+) -> list[str]:
+    """Leakage probe: features of lines dated ``<= probe`` built from all the data
+    must equal those built after deleting every row dated after ``probe``.
+
+    ``probe`` defaults to the middle of the holdout window. Returns the names of
+    the feature columns that differ (empty when invariant).
+    """
+    probe = probe or cutoff - timedelta(days=holdout_days // 2)
+    full = build_line_features(lines, bu_id, cutoff, holdout_days, calibration_days)
+    cut = build_line_features(
+        lines.filter(pl.col("order_date") <= probe), bu_id, cutoff, holdout_days, calibration_days
+    )
+    left = full.filter(pl.col("order_date") <= probe).sort("order_line_id")
+    right = cut.sort("order_line_id")
+    if left.height != right.height:
+        return ["<row count>"]
+    return [c for c in [*FEATURES, "split"] if not left[c].equals(right[c], null_equal=True)]

@@ -1,0 +1,56 @@
+"""Reading pricing input tables: the user's source or the embedded synthetic world.
+
+Contract tables: ``order_lines`` and ``quotes``. A source may also hold
+``line_truth`` and ``quote_truth`` (the synthetic world writes them): the true
+discount quantiles and win probabilities used to judge the models; real data
+has none and every truth metric is then skipped.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from shared.home import worlds_dir
+from shared.sources import read_tables, write_folder
+
+REQUIRED = ("order_lines", "quotes")
+OPTIONAL = ("line_truth", "quote_truth")
+
+
+def world_folder(size: str, seed: int) -> Path:
+    """Where the embedded world of this size and seed is written."""
+    return worlds_dir() / f"pricing_{size}_seed{seed}"
+
+
+def ensure_world(size: str, seed: int) -> Path:
+    """Generate the deterministic synthetic world once; returns its folder (Parquet per table)."""
+    folder = world_folder(size, seed)
+    if (folder / "_complete").exists():
+        return folder
+    from shared.worlds.pricing import generate_world
+
+    world = generate_world(size=size, seed=seed)
+    write_folder(folder, {**world.tables(), **world.truth_tables()})
+    (folder / "_complete").write_text(world.as_of.isoformat())
+    return folder
+
+
+def load_inputs(
+    uri: str | None, size: str, seed: int
+) -> tuple[dict[str, pl.DataFrame | None], str]:
+    """Read the tables; returns ``({table: frame or None}, description of the source)``."""
+    if not uri:
+        folder = ensure_world(size, seed)
+        return read_tables(str(folder), REQUIRED, OPTIONAL), f"embedded synthetic world {folder}"
+    return read_tables(uri, REQUIRED, OPTIONAL), uri
+
+
+def data_as_of(order_lines: pl.DataFrame) -> date:
+    """The data's as-of date: the last order date."""
+    value = order_lines["order_date"].max()
+    if value is None:
+        raise ValueError("table 'order_lines' is empty: nothing to train or recommend on")
+    return value  # type: ignore[return-value]

@@ -1,0 +1,63 @@
+"""Per-line justification: the top drivers of the point prediction.
+
+Uses LightGBM's own additive feature contributions (``pred_contrib=True``,
+TreeSHAP): for each line, ``prediction = base_value + Σ contribution_f``. The
+``top_k`` features with the largest absolute contribution are reported with
+their signed contribution (in discount points) and the feature's value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from pricing_assets.features import matrix
+
+
+def top_drivers(model, frame: pl.DataFrame, features: list[str], top_k: int = 3) -> pl.DataFrame:
+    """``order_line_id, predicted_discount, base_value, driver_<i>, contribution_<i>, value_<i>``.
+
+    Args:
+        model: a fitted ``lightgbm.LGBMRegressor``.
+        frame: lines with ``order_line_id`` and the model's ``features``.
+    """
+    X = matrix(frame, features)
+    contrib = model.predict(X, pred_contrib=True)  # (n, n_features + 1); last column = base
+    base, parts = contrib[:, -1], contrib[:, :-1]
+    order = np.argsort(-np.abs(parts), axis=1)[:, :top_k]
+    rows = np.arange(len(X))[:, None]
+    names = np.asarray(features)[order]
+    cols: dict[str, object] = {
+        "order_line_id": frame["order_line_id"],
+        "predicted_discount": parts.sum(axis=1) + base,
+        "base_value": base,
+    }
+    for i in range(min(top_k, len(features))):
+        cols[f"driver_{i + 1}"] = names[:, i]
+        cols[f"contribution_{i + 1}"] = parts[rows[:, 0], order[:, i]]
+        cols[f"value_{i + 1}"] = X[rows[:, 0], order[:, i]]
+    out = pl.DataFrame(cols)
+    sentence = pl.concat_str(
+        [
+            pl.format(
+                "{} ({}{} pts)",
+                pl.col(f"driver_{i + 1}"),
+                pl.when(pl.col(f"contribution_{i + 1}") >= 0)
+                .then(pl.lit("+"))
+                .otherwise(pl.lit("")),
+                (pl.col(f"contribution_{i + 1}") * 100).round(1),
+            )
+            for i in range(min(top_k, len(features)))
+        ],
+        separator=", ",
+    )
+    return out.with_columns(explanation=sentence)
+
+
+def driver_importance(drivers: pl.DataFrame) -> pl.DataFrame:
+    """How often each feature is the top driver, and its mean absolute contribution there."""
+    return (
+        drivers.group_by(feature=pl.col("driver_1"))
+        .agg(lines=pl.len(), mean_abs_contribution=pl.col("contribution_1").abs().mean())
+        .sort("lines", descending=True)
+    )

@@ -1,0 +1,520 @@
+"""Discount point and range models, and the win-probability model (pure functions).
+
+* Point: LightGBM (L2) vs a RandomForest baseline vs a segment-median rule
+  (median training discount per product family × customer tier).
+* Range: LightGBM quantile models at ``(1 - target) / 2``, ``1/2`` and
+  ``(1 + target) / 2`` (5/50/95 % for a 90 % range) fitted on training rows,
+  conformalized with MAPIE's :class:`ConformalizedQuantileRegressor` on the
+  time-ordered calibration slice (the ``calibration_days`` just before the
+  holdout; no shuffling). Mondrian: a family with at least
+  ``mondrian_min_rows`` calibration rows gets its own conformalization,
+  smaller families share the pooled one. Outputs are sorted per row so the
+  range never crosses (``lower <= median <= upper``).
+* Win probability: LightGBM classifier (monotone increasing in the discount)
+  vs a logistic baseline, on quotes with the offered discount as a feature.
+
+Shapes: frames are polars with the columns of :mod:`pricing_assets.features`;
+discounts are fractions of the list price (0.25 = 25 % off).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from pricing_assets.config import ModelSettings
+from pricing_assets.features import FEATURES, matrix
+from shared import metrics as M
+
+RULE_KEYS = ("product_family", "customer_tier")
+
+
+def _lgbm_params(s: ModelSettings) -> dict[str, Any]:
+    return {
+        "n_estimators": s.n_estimators,
+        "learning_rate": s.learning_rate,
+        "num_leaves": s.num_leaves,
+        "min_child_samples": s.min_child_samples,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.8,
+        "random_state": s.seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "n_jobs": s.num_threads,
+        "verbose": -1,
+    }
+
+
+# --- point ---------------------------------------------------------------------
+
+
+@dataclass
+class SegmentMedianRule:
+    """Median training discount per product family × customer tier (global median fallback)."""
+
+    table: pl.DataFrame
+    fallback: float
+
+    @classmethod
+    def fit(cls, train: pl.DataFrame) -> SegmentMedianRule:
+        table = train.group_by(list(RULE_KEYS)).agg(rule_discount=pl.col("discount").median())
+        return cls(table, float(train["discount"].median()))
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        out = frame.select(RULE_KEYS).join(
+            self.table, on=list(RULE_KEYS), how="left", maintain_order="left"
+        )
+        return out["rule_discount"].fill_null(self.fallback).to_numpy()
+
+
+@dataclass
+class PointModels:
+    """The candidate (LightGBM), its RandomForest baseline and the segment-median rule."""
+
+    lgbm: lgb.LGBMRegressor
+    rf: RandomForestRegressor
+    rule: SegmentMedianRule
+    features: list[str] = field(default_factory=lambda: list(FEATURES))
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        return self.lgbm.predict(matrix(frame, self.features))
+
+    def predict_all(self, frame: pl.DataFrame) -> dict[str, np.ndarray]:
+        X = matrix(frame, self.features)
+        return {
+            "lightgbm": self.lgbm.predict(X),
+            "random_forest": self.rf.predict(X),
+            "segment_median": self.rule.predict(frame),
+        }
+
+
+def fit_point_models(train: pl.DataFrame, settings: ModelSettings) -> PointModels:
+    """Fit LightGBM, the RandomForest baseline and the rule on training rows."""
+    X, y = matrix(train), train["discount"].to_numpy()
+    model = lgb.LGBMRegressor(objective="regression", **_lgbm_params(settings)).fit(X, y)
+    rf = RandomForestRegressor(
+        n_estimators=settings.rf_estimators,
+        min_samples_leaf=10,
+        max_features=0.5,
+        max_samples=min(1.0, 10_000 / max(len(y), 1)),
+        n_jobs=settings.num_threads,
+        random_state=settings.seed,
+    ).fit(np.nan_to_num(X, nan=-1.0), y)
+    return PointModels(model, _NanSafe(rf), SegmentMedianRule.fit(train))
+
+
+class _NanSafe:
+    """RandomForest with missing context encoded as -1 (the rows are also flagged by n_lines = 0)."""
+
+    def __init__(self, model: RandomForestRegressor):
+        self.model = model
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model.predict(np.nan_to_num(X, nan=-1.0))
+
+
+def point_metrics(models: PointModels, holdout: pl.DataFrame) -> pl.DataFrame:
+    """MAE / RMSE of each point model on the holdout: ``model, n, mae, rmse``."""
+    y = holdout["discount"].to_numpy()
+    rows = [
+        {"model": name, "n": len(y), "mae": M.mae(y, p), "rmse": M.rmse(y, p)}
+        for name, p in models.predict_all(holdout).items()
+    ]
+    return pl.DataFrame(rows)
+
+
+# --- range ----------------------------------------------------------------------
+
+
+@dataclass
+class RangeModel:
+    """Conformalized quantile regression (CQR) with per-family (Mondrian) calibration.
+
+    ``estimators`` is ``[lower, upper, median]`` (MAPIE's order). ``mapie`` maps
+    a calibration group (``"*"`` pooled, or a product family) to its fitted
+    MAPIE regressor; ``residuals`` keeps each group's calibration conformity
+    scores ``(lower - y, y - upper)`` so :meth:`get_confidence_interval` can
+    serve any confidence level.
+    """
+
+    estimators: list[lgb.LGBMRegressor]
+    confidence: float
+    mapie: dict[str, Any]
+    residuals: dict[str, tuple[np.ndarray, np.ndarray]]
+    features: list[str]
+    group_column: str = "product_family"
+
+    def group_of(self, frame: pl.DataFrame) -> np.ndarray:
+        fam = frame[self.group_column].to_numpy().astype(str)
+        return np.where(np.isin(fam, [g for g in self.mapie if g != "*"]), fam, "*")
+
+    def raw_quantiles(self, frame: pl.DataFrame) -> np.ndarray:
+        """``(n, 3)`` raw quantile predictions ``[lower, upper, median]`` before conformalization."""
+        X = matrix(frame, self.features)
+        return np.column_stack([e.predict(X) for e in self.estimators])
+
+    def predict(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``lower_discount, median_discount, upper_discount, calibration_group`` at the fitted confidence."""
+        X = matrix(frame, self.features)
+        groups = self.group_of(frame)
+        lo, med, hi = np.empty(len(X)), np.empty(len(X)), np.empty(len(X))
+        for g in np.unique(groups):
+            idx = groups == g
+            point, iv = self.mapie[g].predict_interval(X[idx])
+            lo[idx], hi[idx], med[idx] = iv[:, 0, 0], iv[:, 1, 0], point
+        return _ordered(lo, med, hi, groups)
+
+    def get_confidence_interval(self, frame: pl.DataFrame, alpha: float = 0.1) -> pl.DataFrame:
+        """Range with nominal coverage ``1 - alpha`` (split-conformal CQR, by hand).
+
+        Same columns as :meth:`predict`. Each side is corrected by the
+        ``ceil((n + 1)(1 - alpha / 2)) / n`` empirical quantile of its group's
+        calibration scores (MAPIE's asymmetric CQR); ``alpha = 1 - confidence``
+        reproduces :meth:`predict`.
+        """
+        if not 0.0 < alpha < 1.0:
+            raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+        raw = self.raw_quantiles(frame)
+        groups = self.group_of(frame)
+        lo, hi = raw[:, 0].copy(), raw[:, 1].copy()
+        for g in np.unique(groups):
+            idx = groups == g
+            r_lo, r_hi = self.residuals[g]
+            lo[idx] -= _conformal_quantile(r_lo, 1 - alpha / 2)
+            hi[idx] += _conformal_quantile(r_hi, 1 - alpha / 2)
+        return _ordered(lo, raw[:, 2], hi, groups)
+
+
+def _conformal_quantile(scores: np.ndarray, level: float) -> float:
+    n = len(scores)
+    if n == 0:
+        return math.inf
+    q = min(1.0, math.ceil((n + 1) * level) / n)
+    return float(np.quantile(scores, q, method="higher"))
+
+
+def _ordered(lo: np.ndarray, med: np.ndarray, hi: np.ndarray, groups: np.ndarray) -> pl.DataFrame:
+    stacked = np.sort(np.column_stack([lo, med, hi]), axis=1)  # no crossing
+    return pl.DataFrame(
+        {
+            "lower_discount": stacked[:, 0],
+            "median_discount": stacked[:, 1],
+            "upper_discount": stacked[:, 2],
+            "calibration_group": groups,
+        }
+    )
+
+
+def fit_range_model(
+    train: pl.DataFrame,
+    calibration: pl.DataFrame,
+    settings: ModelSettings,
+    confidence: float = 0.90,
+    mondrian_min_rows: int = 200,
+) -> RangeModel:
+    """Quantile LightGBMs on ``train``, conformalized on the time-ordered ``calibration`` slice."""
+    from mapie.regression import ConformalizedQuantileRegressor
+
+    if calibration.height < 20:
+        raise ValueError(
+            f"only {calibration.height} calibration rows: widen calibration_days so the "
+            "conformal correction is estimable"
+        )
+    a = (1 - confidence) / 2
+    X, y = matrix(train), train["discount"].to_numpy()
+    params = _lgbm_params(settings)
+    estimators = [
+        lgb.LGBMRegressor(objective="quantile", alpha=q, **params).fit(X, y)
+        for q in (a, 1 - a, 0.5)
+    ]
+    Xc, yc = matrix(calibration), calibration["discount"].to_numpy()
+    fam = calibration["product_family"].to_numpy().astype(str)
+    groups: dict[str, np.ndarray] = {"*": np.ones(len(yc), dtype=bool)}
+    for g in np.unique(fam):
+        if (fam == g).sum() >= mondrian_min_rows:
+            groups[g] = fam == g
+    raw = np.column_stack([e.predict(Xc) for e in estimators])
+    mapie, residuals = {}, {}
+    for g, idx in groups.items():
+        mapie[g] = ConformalizedQuantileRegressor(
+            estimators, confidence_level=confidence, prefit=True
+        ).conformalize(Xc[idx], yc[idx])
+        residuals[g] = (raw[idx, 0] - yc[idx], yc[idx] - raw[idx, 1])
+    return RangeModel(estimators, confidence, mapie, residuals, list(FEATURES))
+
+
+def coverage_table(
+    frame: pl.DataFrame,
+    lower: str = "lower_discount",
+    upper: str = "upper_discount",
+    by: str = "product_family",
+    target: float = 0.90,
+    conf: float = 0.99,
+) -> pl.DataFrame:
+    """Coverage overall and per ``by`` group with the ``conf`` binomial acceptance interval around ``target``.
+
+    Columns: ``group, n, covered, coverage, accept_lo, accept_hi, within, mean_width``.
+    """
+    inside = (
+        (pl.col("discount") >= pl.col(lower) - 1e-12)
+        & (pl.col("discount") <= pl.col(upper) + 1e-12)
+    ).cast(pl.Int64)
+    width = pl.col(upper) - pl.col(lower)
+    per = (
+        frame.group_by(by)
+        .agg(n=pl.len(), covered=inside.sum(), mean_width=width.mean())
+        .rename({by: "group"})
+        .sort("group")
+    )
+    total = frame.select(
+        group=pl.lit("ALL"), n=pl.len(), covered=inside.sum(), mean_width=width.mean()
+    )
+    out = pl.concat([total, per], how="vertical_relaxed")
+    rows = []
+    for r in out.to_dicts():
+        lo, hi = M.binomial_acceptance(target, int(r["n"]), conf)
+        cov = r["covered"] / r["n"] if r["n"] else float("nan")
+        rows.append(
+            {**r, "coverage": cov, "accept_lo": lo, "accept_hi": hi, "within": lo <= cov <= hi}
+        )
+    return pl.DataFrame(rows).select(
+        "group", "n", "covered", "coverage", "accept_lo", "accept_hi", "within", "mean_width"
+    )
+
+
+def crossing_count(ranges: pl.DataFrame) -> int:
+    """Rows whose range crosses (should always be 0)."""
+    return int(
+        ranges.select(
+            (
+                (pl.col("lower_discount") > pl.col("median_discount"))
+                | (pl.col("median_discount") > pl.col("upper_discount"))
+            ).sum()
+        ).item()
+    )
+
+
+# --- win probability -------------------------------------------------------------
+
+WIN_FEATURES = [
+    "discount",
+    "log_list_value",
+    "segment_code",
+    "region_code",
+    "past_win_rate",
+    "past_quotes",
+]
+SEGMENTS = ("strategic", "enterprise", "mid", "smb")
+REGION_FALLBACK = -1
+
+
+def win_history(events: pl.DataFrame, quotes: pl.DataFrame, date_col: str) -> pl.DataFrame:
+    """Each event's customer win history from quotes *closed strictly before* its date.
+
+    Args:
+        events: rows with ``customer_id`` and ``date_col``.
+        quotes: closed quotes (``customer_id, close_date, outcome``).
+
+    Returns:
+        ``events`` plus ``past_quotes`` and ``past_win_rate`` (Laplace-smoothed
+        ``(wins + 1) / (quotes + 2)``).
+    """
+    closes = (
+        quotes.select(
+            "customer_id",
+            pl.col("close_date").alias("_asof"),
+            won=(pl.col("outcome") == "won").cast(pl.Float64),
+        )
+        .group_by("customer_id", "_asof")
+        .agg(pl.col("won").sum().alias("w"), pl.len().cast(pl.Float64).alias("n"))
+        .sort("customer_id", "_asof")
+        .with_columns(
+            cw=pl.col("w").cum_sum().over("customer_id"),
+            cn=pl.col("n").cum_sum().over("customer_id"),
+        )
+        .sort("_asof")
+    )
+    ev = events.with_row_index("_i").with_columns(
+        _asof=(pl.col(date_col) - timedelta(days=1)).cast(pl.Date)
+    )
+    joined = ev.sort("_asof").join_asof(
+        closes.select("customer_id", "_asof", "cw", "cn"),
+        on="_asof",
+        by="customer_id",
+        strategy="backward",
+        check_sortedness=False,  # sorted by the key globally; polars cannot verify it per group
+    )
+    joined = joined.sort("_i").with_columns(
+        past_quotes=pl.col("cn").fill_null(0.0),
+        past_win_rate=(pl.col("cw").fill_null(0.0) + 1.0) / (pl.col("cn").fill_null(0.0) + 2.0),
+    )
+    return joined.drop("_i", "_asof", "cw", "cn")
+
+
+def region_codes(values: pl.Series, known: list[str]) -> pl.Series:
+    return values.replace_strict({v: i for i, v in enumerate(known)}, default=REGION_FALLBACK).cast(
+        pl.Float64
+    )
+
+
+def segment_codes(values: pl.Series) -> pl.Series:
+    return values.replace_strict({v: i for i, v in enumerate(SEGMENTS)}, default=-1).cast(
+        pl.Float64
+    )
+
+
+def build_quote_features(
+    quotes: pl.DataFrame, bu_id: str, cutoff: date, win_holdout_days: int, regions: list[str]
+) -> pl.DataFrame:
+    """Quote features for one business unit, with ``split`` and ``label``.
+
+    Only quotes closed by the cutoff have a label. Train: quoted and closed on or
+    before ``cutoff - win_holdout_days``; holdout: quoted after that date and
+    closed by the cutoff (out of time). Others are ``open``.
+    """
+    split_day = cutoff - timedelta(days=win_holdout_days)
+    bu = quotes.filter((pl.col("bu_id") == bu_id) & (pl.col("quote_date") <= cutoff))
+    known = bu.filter(pl.col("close_date") <= cutoff)
+    feats = win_history(bu, known, "quote_date")
+    return feats.with_columns(
+        discount=pl.col("discount_offered").cast(pl.Float64),
+        log_list_value=pl.col("list_value").log(),
+        segment_code=segment_codes(feats["segment"]),
+        region_code=region_codes(feats["region"], regions),
+        label=(pl.col("outcome") == "won").cast(pl.Int64),
+        split=pl.when((pl.col("quote_date") <= split_day) & (pl.col("close_date") <= split_day))
+        .then(pl.lit("train"))
+        .when((pl.col("quote_date") > split_day) & (pl.col("close_date") <= cutoff))
+        .then(pl.lit("holdout"))
+        .otherwise(pl.lit("open")),
+    )
+
+
+@dataclass
+class WinModel:
+    """P(win | quote features, discount): LightGBM (monotone in discount) + logistic baseline."""
+
+    lgbm: lgb.LGBMClassifier
+    logistic: Pipeline
+    regions: list[str]
+    features: list[str] = field(default_factory=lambda: list(WIN_FEATURES))
+
+    def _X(self, frame: pl.DataFrame) -> np.ndarray:
+        return frame.select(self.features).fill_null(float("nan")).to_numpy().astype(np.float64)
+
+    def predict_proba(self, frame: pl.DataFrame, model: str = "lightgbm") -> np.ndarray:
+        X = self._X(frame)
+        m = self.lgbm if model == "lightgbm" else self.logistic
+        return m.predict_proba(X)[:, 1]
+
+    def at_discounts(self, frame: pl.DataFrame, discounts: np.ndarray) -> np.ndarray:
+        """``(n, k)`` P(win) of each row at each of ``k`` discounts (the row's own discount replaced)."""
+        X = self._X(frame)
+        j = self.features.index("discount")
+        out = np.empty((len(X), len(discounts)))
+        for k, d in enumerate(discounts):
+            Xk = X.copy()
+            Xk[:, j] = d
+            out[:, k] = self.lgbm.predict_proba(Xk)[:, 1]
+        return out
+
+    def at_row_discounts(self, frame: pl.DataFrame, grid: np.ndarray) -> np.ndarray:
+        """``(n, k)`` P(win) where row ``i`` is evaluated at its own ``grid[i, :]``."""
+        X = self._X(frame)
+        n, k = grid.shape
+        j = self.features.index("discount")
+        rep = np.repeat(X, k, axis=0)
+        rep[:, j] = grid.reshape(-1)
+        return self.lgbm.predict_proba(rep)[:, 1].reshape(n, k)
+
+
+def fit_win_model(train: pl.DataFrame, settings: ModelSettings, regions: list[str]) -> WinModel:
+    X = train.select(WIN_FEATURES).fill_null(float("nan")).to_numpy().astype(np.float64)
+    y = train["label"].to_numpy()
+    if len(np.unique(y)) < 2:
+        raise ValueError(
+            "win-probability training quotes hold a single outcome: need both won and lost quotes"
+        )
+    params = _lgbm_params(settings)
+    # small, regularized trees: a few thousand quotes and a nearly additive true logit
+    params.update(
+        n_estimators=min(settings.n_estimators, 200),
+        learning_rate=0.03,
+        num_leaves=7,
+        min_child_samples=60,
+    )
+    mono = [1 if f == "discount" else 0 for f in WIN_FEATURES]
+    model = lgb.LGBMClassifier(objective="binary", monotone_constraints=mono, **params).fit(X, y)
+    cat = [WIN_FEATURES.index("segment_code"), WIN_FEATURES.index("region_code")]
+    num = [i for i in range(len(WIN_FEATURES)) if i not in cat]
+    logistic = Pipeline(
+        [
+            (
+                "prep",
+                ColumnTransformer(
+                    [
+                        ("cat", OneHotEncoder(handle_unknown="ignore"), cat),
+                        (
+                            "num",
+                            Pipeline([("imp", SimpleImputer()), ("sc", StandardScaler())]),
+                            num,
+                        ),
+                    ]
+                ),
+            ),
+            ("lr", LogisticRegression(max_iter=1000)),
+        ]
+    ).fit(np.nan_to_num(X, nan=-1.0), y)
+    return WinModel(model, _NanSafeClf(logistic), regions)
+
+
+class _NanSafeClf:
+    def __init__(self, model: Pipeline):
+        self.model = model
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(np.nan_to_num(X, nan=-1.0))
+
+
+def win_metrics(
+    model: WinModel, holdout: pl.DataFrame, truth: np.ndarray | None = None
+) -> pl.DataFrame:
+    """ROC-AUC, PR-AUC, F1 (at 0.5), Brier, Brier skill, calibration MAE per model (+ oracle)."""
+    from sklearn.metrics import f1_score
+
+    y = holdout["label"].to_numpy()
+    scores = {
+        "lightgbm": model.predict_proba(holdout),
+        "logistic": model.predict_proba(holdout, "logistic"),
+    }
+    if truth is not None and len(truth) == len(y) and np.isfinite(truth).all():
+        scores["oracle"] = truth
+    rows = []
+    for name, p in scores.items():
+        rows.append(
+            {
+                "model": name,
+                "n": len(y),
+                "positives": int(y.sum()),
+                "roc_auc": M.roc_auc(y, p),
+                "pr_auc": M.pr_auc(y, p),
+                "f1": float(f1_score(y, p >= 0.5)) if len(y) else float("nan"),
+                "brier": M.brier(y, p),
+                "brier_skill": M.brier_skill(y, p),
+                "calibration_mae": M.calibration_mae(y, p),
+            }
+        )
+    return pl.DataFrame(rows)

@@ -1,0 +1,258 @@
+"""Pricing input and output contracts as pandera polars schemas.
+
+Input tables (``docs/data_contracts/pricing.md``): ``order_lines`` (time axis
+``order_date``) and ``quotes`` (time axis ``quote_date``; the outcome is known
+at ``close_date``). :func:`validate_inputs` runs every rule and raises one
+:class:`shared.validation.DataContractError` listing each broken rule with the
+number of offending rows and examples: bad lines are never dropped or kept
+silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Optional  # noqa: UP035 - pandera reads Optional[...] as "column may be absent"
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+from shared.validation import (
+    MAX_EXAMPLES,
+    DataContractError,
+    Violation,
+    not_after_violation,
+    pandera_violations,
+    unique_violation,
+)
+
+LINE_KEYS = ["bu_id", "order_line_id"]
+QUOTE_KEYS = ["bu_id", "quote_id"]
+
+
+class OrderLinesSchema(pa.DataFrameModel):
+    """One row per order line; ``discount = 1 - sell_price / list_price``."""
+
+    bu_id: str = pa.Field(str_matches=r"^[a-z0-9_-]+$")
+    deal_id: str
+    order_line_id: str
+    customer_id: str
+    product_id: str
+    product_family: str
+    region: str
+    customer_tier: str
+    order_date: date
+    list_price: float = pa.Field(gt=0)
+    sell_price: float = pa.Field(gt=0)
+    quantity: float = pa.Field(gt=0)
+    unit_cost: Optional[float] = pa.Field(nullable=True, ge=0)  # noqa: UP045
+    floor_price: Optional[float] = pa.Field(nullable=True, ge=0)  # noqa: UP045
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+class QuotesSchema(pa.DataFrameModel):
+    """One row per closed quote (won or lost)."""
+
+    bu_id: str = pa.Field(str_matches=r"^[a-z0-9_-]+$")
+    quote_id: str
+    customer_id: str
+    quote_date: date
+    list_value: float = pa.Field(gt=0)
+    discount_offered: float = pa.Field(ge=0, lt=1)
+    region: str
+    segment: str
+    outcome: str = pa.Field(isin=["won", "lost"])
+    close_date: date
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+# --- outputs ------------------------------------------------------------------
+
+
+class PriceRecsLineSchema(pa.DataFrameModel):
+    """``pricing.price_recs_line``: one recommendation per order line."""
+
+    bu_id: str
+    cutoff_date: date
+    deal_id: str
+    order_line_id: str
+    lower_discount: float = pa.Field(ge=0, le=1)
+    median_discount: float
+    upper_discount: float = pa.Field(ge=0, le=1)
+    recommended_discount: float = pa.Field(ge=0, le=1)
+    final_recommended_price: float = pa.Field(gt=0)
+    floor_price: float = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+
+    @pa.dataframe_check(error="final_recommended_price below floor_price")
+    @classmethod
+    def above_floor(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("final_recommended_price") >= pl.col("floor_price") - 1e-6).fill_null(True)
+        )
+
+    @pa.dataframe_check(error="range crosses (lower > median or median > upper)")
+    @classmethod
+    def ordered(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("lower_discount") <= pl.col("median_discount") + 1e-9)
+            & (pl.col("median_discount") <= pl.col("upper_discount") + 1e-9)
+        )
+
+
+class PriceRecsDealSchema(pa.DataFrameModel):
+    """``pricing.price_recs_deal``: one recommendation per deal."""
+
+    bu_id: str
+    cutoff_date: date
+    deal_id: str
+    deal_value: float = pa.Field(gt=0)
+    lower_discount: float = pa.Field(ge=0, le=1)
+    median_discount: float = pa.Field(ge=0, le=1)
+    upper_discount: float = pa.Field(ge=0, le=1)
+    optimal_discount: float = pa.Field(ge=0, le=1)
+    expected_margin_impact: float
+
+    class Config:
+        strict = False
+
+
+# --- input validation -----------------------------------------------------------
+
+
+def unknown_value_violation(
+    df: pl.DataFrame, column: str, allowed: Sequence[str], table: str, keys: Sequence[str]
+) -> Violation | None:
+    """Rows whose ``column`` is not one of ``allowed`` (e.g. an unconfigured bu_id)."""
+    if column not in df.columns:
+        return None
+    mask = (~df[column].is_in(list(allowed))).fill_null(True)
+    n = int(mask.sum())
+    if n == 0:
+        return None
+    examples = (
+        df.filter(mask).select([c for c in dict.fromkeys([*keys, column]) if c in df.columns])
+    ).head(MAX_EXAMPLES)
+    return Violation(
+        table,
+        column,
+        f"unknown {column} (configured: {', '.join(allowed)})",
+        n,
+        examples.to_dicts(),
+    )
+
+
+def missing_columns(
+    df: pl.DataFrame, schema: type[pa.DataFrameModel], table: str
+) -> list[Violation]:
+    """Required contract columns absent from ``df`` (optional ones may be absent)."""
+    cols = schema.to_schema().columns
+    return [
+        Violation(table, name, "missing column", 0, [])
+        for name, col in cols.items()
+        if col.required and name not in df.columns
+    ]
+
+
+def rule_violation(
+    df: pl.DataFrame, bad: pl.Expr, table: str, column: str, rule: str, keys: Sequence[str]
+) -> Violation | None:
+    """Rows where ``bad`` is true (row-level rules across columns, named by ``column``)."""
+    needed = bad.meta.root_names()
+    if not set(needed) <= set(df.columns):
+        return None  # the missing column is reported by the schema
+    mask = df.select(bad.fill_null(False).alias("_bad"))["_bad"]
+    n = int(mask.sum())
+    if n == 0:
+        return None
+    cols = [c for c in dict.fromkeys([*keys, *needed]) if c in df.columns]
+    return Violation(
+        table, column, rule, n, df.filter(mask).select(cols).head(MAX_EXAMPLES).to_dicts()
+    )
+
+
+def validate_inputs(
+    tables: Mapping[str, pl.DataFrame], business_units: Sequence[str], as_of: date | None = None
+) -> dict[str, pl.DataFrame]:
+    """Validate ``order_lines`` and ``quotes``; return them coerced to contract types.
+
+    Rejects (with the count and examples of offending rows): missing or
+    non-positive prices or quantity, sell price above list price, unknown
+    ``bu_id``, duplicate keys, unknown quote outcomes, close before quote, and
+    (when ``as_of`` is given) dates after the data's as-of date.
+
+    Raises:
+        DataContractError: listing every violation found in both tables.
+    """
+    violations: list[Violation | None] = []
+    lines, quotes = tables["order_lines"], tables["quotes"]
+    missing = missing_columns(lines, OrderLinesSchema, "order_lines") + missing_columns(
+        quotes, QuotesSchema, "quotes"
+    )
+    if missing:  # pandera's coercion cannot run without them; report them alone
+        raise DataContractError(missing)
+    violations += pandera_violations(lines, OrderLinesSchema, "order_lines", LINE_KEYS)
+    violations += pandera_violations(quotes, QuotesSchema, "quotes", QUOTE_KEYS)
+    violations.append(
+        rule_violation(
+            lines,
+            pl.col("sell_price") > pl.col("list_price") * (1 + 1e-9),
+            "order_lines",
+            "sell_price",
+            "sell_price above list_price",
+            LINE_KEYS,
+        )
+    )
+    violations.append(
+        rule_violation(
+            lines,
+            pl.col("floor_price") > pl.col("list_price"),
+            "order_lines",
+            "floor_price",
+            "floor_price above list_price (no discount can respect it)",
+            LINE_KEYS,
+        )
+    )
+    violations.append(
+        rule_violation(
+            quotes,
+            pl.col("close_date") < pl.col("quote_date"),
+            "quotes",
+            "close_date",
+            "close_date before quote_date",
+            QUOTE_KEYS,
+        )
+    )
+    violations.append(
+        unknown_value_violation(lines, "bu_id", business_units, "order_lines", LINE_KEYS)
+    )
+    violations.append(
+        unknown_value_violation(quotes, "bu_id", business_units, "quotes", QUOTE_KEYS)
+    )
+    if "order_line_id" in lines.columns:
+        violations.append(unique_violation(lines, ["order_line_id"], "order_lines"))
+    if "quote_id" in quotes.columns:
+        violations.append(unique_violation(quotes, ["quote_id"], "quotes"))
+    if as_of is not None:
+        violations.append(not_after_violation(lines, "order_date", as_of, "order_lines", LINE_KEYS))
+        violations.append(not_after_violation(quotes, "quote_date", as_of, "quotes", QUOTE_KEYS))
+    found = [v for v in violations if v is not None]
+    if found:
+        raise DataContractError(found)
+    clean_lines = OrderLinesSchema.validate(lines)
+    for optional in ("unit_cost", "floor_price"):
+        if optional not in clean_lines.columns:
+            clean_lines = clean_lines.with_columns(pl.lit(None, pl.Float64).alias(optional))
+    return {
+        "order_lines": clean_lines.with_columns(pl.col("quantity").cast(pl.Float64)),
+        "quotes": QuotesSchema.validate(quotes),
+    }

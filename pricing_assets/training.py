@@ -1,0 +1,342 @@
+"""One business unit × cutoff end to end, as pure functions the assets wrap.
+
+:func:`fit_partition` trains the point, range and win models of a partition
+and evaluates them out of time (and against the world's ground truth when
+present); :func:`promotion_gates` turns the metrics into gates;
+:func:`recommend_partition` produces the line and deal recommendations for
+the out-of-time window (the latest deals up to the cutoff, whose actual
+discounts let coverage be measured before and after guardrails).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from pricing_assets import models as pm
+from pricing_assets import recommend as rec
+from pricing_assets.config import BUConfig
+from shared import metrics as M
+from shared.drift import psi_frame
+from shared.gates import GateReport, coverage_tolerance, gate, within_gate
+
+DRIFT_FEATURES = [
+    "log_qty",
+    "log_list_price",
+    "log_deal_value",
+    "customer_te",
+    "ctx30_avg_discount",
+]
+METRIC_SCHEMA = {
+    "bu_id": pl.Utf8,
+    "cutoff_date": pl.Date,
+    "component": pl.Utf8,
+    "model": pl.Utf8,
+    "metric": pl.Utf8,
+    "value": pl.Float64,
+}
+
+
+@dataclass
+class PartitionResult:
+    """Everything trained and measured for one ``bu_id × cutoff``."""
+
+    bu_id: str
+    cutoff: date
+    point: pm.PointModels
+    range: pm.RangeModel
+    win: pm.WinModel
+    rho: float
+    regions: list[str]
+    metrics: pl.DataFrame  # long: component, model, metric, value
+    coverage: pl.DataFrame  # per family, with the binomial acceptance interval
+    holdout: pl.DataFrame  # holdout lines with model ranges (and truth when known)
+    drift: pl.DataFrame
+
+    def metric(self, component: str, model: str, metric: str) -> float:
+        row = self.metrics.filter(
+            (pl.col("component") == component)
+            & (pl.col("model") == model)
+            & (pl.col("metric") == metric)
+        )
+        return float(row["value"][0]) if row.height else float("nan")
+
+
+def _rows(bu: str, cutoff: date, component: str, model: str, values: dict) -> list[dict]:
+    return [
+        {
+            "bu_id": bu,
+            "cutoff_date": cutoff,
+            "component": component,
+            "model": model,
+            "metric": k,
+            "value": float(v),
+        }
+        for k, v in values.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+
+
+def fit_partition(
+    features: pl.DataFrame,
+    quotes: pl.DataFrame,
+    cfg: BUConfig,
+    cutoff: date,
+    line_truth: pl.DataFrame | None = None,
+    quote_truth: pl.DataFrame | None = None,
+) -> PartitionResult:
+    """Train and evaluate every model of one partition.
+
+    Args:
+        features: :func:`pricing_assets.features.build_line_features` output.
+        quotes: validated quotes (any business unit; filtered here).
+        cfg: the business unit's configuration.
+        line_truth, quote_truth: the synthetic world's ground truth (None or
+            empty for real data: truth metrics are then skipped).
+    """
+    bu = cfg.bu_id
+    train, cal, hold = (
+        features.filter(pl.col("split") == s) for s in ("train", "calibration", "holdout")
+    )
+    if hold.height == 0 or cal.height == 0:
+        raise ValueError(
+            f"bu_id {bu!r}, cutoff {cutoff}: {cal.height} calibration and {hold.height} holdout "
+            "lines; the cutoff must leave data in both windows"
+        )
+    s = cfg.model
+    rows: list[dict] = []
+    # point
+    point = pm.fit_point_models(train, s)
+    for r in pm.point_metrics(point, hold).to_dicts():
+        rows += _rows(bu, cutoff, "point", r["model"], {k: r[k] for k in ("n", "mae", "rmse")})
+    # range
+    rng_model = pm.fit_range_model(
+        train, cal, s, cfg.coverage.target, cfg.coverage.mondrian_min_rows
+    )
+    ranges = rng_model.predict(hold)
+    hold_r = pl.concat([hold, ranges], how="horizontal")
+    coverage = pm.coverage_table(hold_r, target=cfg.coverage.target)
+    covered = (
+        (hold_r["discount"] >= hold_r["lower_discount"])
+        & (hold_r["discount"] <= hold_r["upper_discount"])
+    ).to_numpy()
+    deff = design_effect(hold_r["deal_id"].to_numpy(), covered)
+    n_eff = hold.height / deff
+    lo_tol, hi_tol = coverage_tolerance(
+        int(n_eff), cfg.coverage.target, cfg.coverage.base_tolerance
+    )
+    raw = rng_model.raw_quantiles(hold)
+    y = hold["discount"].to_numpy()
+    rows += _rows(
+        bu,
+        cutoff,
+        "range",
+        "cqr_lightgbm",
+        {
+            "n": hold.height,
+            "n_effective": n_eff,
+            "design_effect": deff,
+            "coverage": float(coverage.filter(pl.col("group") == "ALL")["coverage"][0]),
+            "coverage_raw_quantiles": M.interval_coverage(y, raw[:, 0], raw[:, 1]),
+            "coverage_lo": lo_tol,
+            "coverage_hi": hi_tol,
+            "mean_width": float((ranges["upper_discount"] - ranges["lower_discount"]).mean()),
+            "crossing": pm.crossing_count(ranges),
+            "raw_crossing": int(((raw[:, 0] > raw[:, 2]) | (raw[:, 2] > raw[:, 1])).sum()),
+            "pinball_median": M.pinball(y, ranges["median_discount"].to_numpy(), 0.5),
+            "mondrian_groups": len(rng_model.mapie) - 1,
+        },
+    )
+    for r in coverage.filter(pl.col("group") != "ALL").to_dicts():
+        rows += _rows(
+            bu, cutoff, "range_family", r["group"], {"n": r["n"], "coverage": r["coverage"]}
+        )
+    # within-deal correlation on the calibration slice
+    cal_r = pl.concat([cal, rng_model.predict(cal).drop("calibration_group")], how="horizontal")
+    rho = rec.estimate_within_deal_correlation(cal_r)
+    rows += _rows(bu, cutoff, "range", "cqr_lightgbm", {"within_deal_correlation": rho})
+    # truth
+    if line_truth is not None and line_truth.height:
+        hold_r = hold_r.join(line_truth, on="order_line_id", how="left")
+        if hold_r["q50"].null_count() == 0:
+            rows += _rows(bu, cutoff, "truth", "cqr_lightgbm", truth_metrics(hold_r, cfg))
+    # win probability
+    regions = sorted(set(train["region"].to_list()))
+    qf = pm.build_quote_features(quotes, bu, cutoff, cfg.horizons.win_holdout_days, regions)
+    q_train, q_hold = qf.filter(pl.col("split") == "train"), qf.filter(pl.col("split") == "holdout")
+    win = pm.fit_win_model(q_train, s, regions)
+    truth = None
+    if quote_truth is not None and quote_truth.height:
+        q_hold = q_hold.join(
+            quote_truth.select("quote_id", "true_win_prob"), on="quote_id", how="left"
+        )
+        if q_hold["true_win_prob"].null_count() == 0:
+            truth = q_hold["true_win_prob"].to_numpy()
+    for r in pm.win_metrics(win, q_hold, truth).to_dicts():
+        rows += _rows(bu, cutoff, "win", r.pop("model"), r)
+    # drift: holdout vs training baseline (features and the predicted discount)
+    base = train.with_columns(predicted_discount=pl.Series(point.predict(train)))
+    cur = hold.with_columns(predicted_discount=pl.Series(point.predict(hold)))
+    drift = psi_frame(base, cur, [*DRIFT_FEATURES, "predicted_discount"])
+    for r in drift.to_dicts():
+        rows += _rows(bu, cutoff, "drift", r["feature"], {"psi": r["psi"]})
+    metrics = pl.DataFrame(rows, schema=METRIC_SCHEMA)
+    return PartitionResult(
+        bu, cutoff, point, rng_model, win, rho, regions, metrics, coverage, hold_r, drift
+    )
+
+
+def design_effect(groups: np.ndarray, hits: np.ndarray) -> float:
+    """Kish design effect ``1 + (m - 1) × icc`` of a 0/1 outcome clustered in deals.
+
+    ``m`` is the size-weighted mean deal size and ``icc`` the within-deal
+    correlation of the outcome (pairwise estimator), clipped to ``[0, 1]``; the
+    binomial tolerance of the coverage gate uses ``n / design_effect`` rows.
+    """
+    frame = pl.DataFrame({"g": groups, "z": hits.astype(float) - float(hits.mean())})
+    per = frame.group_by("g").agg(s=pl.col("z").sum(), ss=(pl.col("z") ** 2).sum(), n=pl.len())
+    pairs = float((per["n"] * (per["n"] - 1)).sum())
+    var = float((frame["z"] ** 2).mean())
+    if pairs == 0 or var == 0:
+        return 1.0
+    icc = float(np.clip(float((per["s"] ** 2 - per["ss"]).sum()) / pairs / var, 0.0, 1.0))
+    m = float((per["n"] ** 2).sum() / per["n"].sum())
+    return 1.0 + (m - 1.0) * icc
+
+
+def truth_metrics(hold: pl.DataFrame, cfg: BUConfig) -> dict[str, float]:
+    """Model range vs the true quantiles the range targets (and the 10/50/90 % ones)."""
+    a = (1 - cfg.coverage.target) / 2
+    lo_q, hi_q = f"q{round(a * 100):02d}", f"q{round((1 - a) * 100):02d}"
+    out = {
+        "median_mae_vs_true_q50": (hold["median_discount"] - hold["q50"]).abs().mean(),
+        "oracle_mae_of_true_q50": (hold["discount"] - hold["q50"]).abs().mean(),
+    }
+    if lo_q in hold.columns and hi_q in hold.columns:
+        out["true_range_coverage"] = float(
+            ((hold["discount"] >= hold[lo_q]) & (hold["discount"] <= hold[hi_q])).mean()
+        )
+        out[f"lower_mae_vs_true_{lo_q}"] = (hold["lower_discount"] - hold[lo_q]).abs().mean()
+        out[f"upper_mae_vs_true_{hi_q}"] = (hold["upper_discount"] - hold[hi_q]).abs().mean()
+        out["mean_width_true"] = (hold[hi_q] - hold[lo_q]).mean()
+    if "q10" in hold.columns:
+        out["lower_mae_vs_true_q10"] = (hold["lower_discount"] - hold["q10"]).abs().mean()
+        out["upper_mae_vs_true_q90"] = (hold["upper_discount"] - hold["q90"]).abs().mean()
+    return {k: float(v) for k, v in out.items()}
+
+
+def promotion_gates(result_metrics: pl.DataFrame, cfg: BUConfig) -> GateReport:
+    """Blocking gates: coverage within tolerance, LightGBM beats the segment-median rule, no crossing."""
+
+    def val(component: str, model: str, metric: str) -> float:
+        row = result_metrics.filter(
+            (pl.col("component") == component)
+            & (pl.col("model") == model)
+            & (pl.col("metric") == metric)
+        )
+        return float(row["value"][0]) if row.height else float("nan")
+
+    n = int(val("range", "cqr_lightgbm", "n_effective"))
+    lo, hi = coverage_tolerance(n, cfg.coverage.target, cfg.coverage.base_tolerance)
+    return GateReport.of(
+        [
+            within_gate(
+                "holdout_coverage",
+                val("range", "cqr_lightgbm", "coverage"),
+                lo,
+                hi,
+                f"target {cfg.coverage.target:.2f} ± {cfg.coverage.base_tolerance}, widened to the 99% binomial interval for the effective holdout size {n} (lines of one deal are correlated)",
+            ),
+            gate(
+                "point_mae_vs_rule",
+                val("point", "lightgbm", "mae"),
+                "<",
+                val("point", "segment_median", "mae"),
+                "LightGBM MAE must beat the segment-median rule",
+            ),
+            gate(
+                "no_crossing",
+                val("range", "cqr_lightgbm", "crossing"),
+                "<=",
+                0,
+                "rows with lower > median or median > upper",
+            ),
+        ]
+    )
+
+
+def deal_frame(
+    lines: pl.DataFrame, quotes: pl.DataFrame, bu_id: str, cutoff: date, regions: list[str]
+) -> pl.DataFrame:
+    """One row per deal (sorted by ``deal_id``) with the win model's features."""
+    deals = (
+        lines.sort("deal_id", "order_line_id")
+        .group_by("deal_id", maintain_order=True)
+        .agg(
+            pl.col("customer_id").first(),
+            pl.col("order_date").first(),
+            pl.col("customer_tier").first(),
+            pl.col("region").first(),
+            deal_list_value=pl.col("line_value").sum(),
+        )
+    )
+    closed = quotes.filter((pl.col("bu_id") == bu_id) & (pl.col("close_date") <= cutoff))
+    deals = pm.win_history(deals, closed, "order_date")
+    return deals.with_columns(
+        discount=pl.lit(0.0),
+        log_list_value=pl.col("deal_list_value").log(),
+        segment_code=pm.segment_codes(deals["customer_tier"]),
+        region_code=pm.region_codes(deals["region"], regions),
+    )
+
+
+def recommend_partition(
+    features: pl.DataFrame,
+    quotes: pl.DataFrame,
+    range_model: pm.RangeModel,
+    win: pm.WinModel,
+    rho: float,
+    cfg: BUConfig,
+    cutoff: date,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Line and deal recommendations for the partition's latest deals (the holdout window)."""
+    hold = features.filter(pl.col("split") == "holdout")
+    ranges = range_model.predict(hold)
+    lines = pl.concat([hold, ranges], how="horizontal")
+    deals = deal_frame(lines, quotes, cfg.bu_id, cutoff, win.regions)
+    line_recs, deal_recs = rec.recommend(
+        lines, cfg.guardrails, rho, win.at_row_discounts, deals, cfg.deal_target
+    )
+    keep = [
+        "bu_id",
+        "deal_id",
+        "order_line_id",
+        "customer_id",
+        "product_id",
+        "product_family",
+        "customer_tier",
+        "region",
+        "order_date",
+        "list_price",
+        "quantity",
+        "unit_cost",
+        "floor_price",
+        "discount",
+        "calibration_group",
+    ]
+    extra = [c for c in line_recs.columns if c not in keep and c not in features.columns]
+    line_recs = line_recs.select([*keep, *extra]).with_columns(cutoff_date=pl.lit(cutoff))
+    deal_recs = deal_recs.with_columns(cutoff_date=pl.lit(cutoff))
+    return line_recs, deal_recs
+
+
+def oracle_gap(metrics: pl.DataFrame) -> float:
+    """Oracle AUC minus the LightGBM win model's AUC (NaN without truth)."""
+    auc = metrics.filter((pl.col("component") == "win") & (pl.col("metric") == "roc_auc")).select(
+        "model", "value"
+    )
+    d = dict(zip(auc["model"].to_list(), auc["value"].to_list(), strict=True))
+    return float(d.get("oracle", np.nan) - d.get("lightgbm", np.nan))

@@ -1,0 +1,123 @@
+"""Pricing end to end through Dagster on a temporary home with the tiny world."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from pricing_assets.assets import model_name
+from pricing_assets.definitions import build_defs
+from shared.storage import query_warehouse
+from shared.tracking import MLflowTracker
+from tests.pricing.conftest import TINY_CUTOFF, tiny_config
+
+INPUTS = ["pricing/order_lines", "pricing/quotes", "pricing/line_truth", "pricing/quote_truth"]
+PARTITIONED = [
+    "pricing/line_features",
+    "pricing/point_model",
+    "pricing/range_model",
+    "pricing/win_probability",
+    "pricing/model_metrics",
+    "pricing/justify",
+    "pricing/promoted_model",
+    "pricing/price_recs_line",
+    "pricing/price_recs_deal",
+]
+
+
+def _run(defs, keys, partition_key=None, instance=None) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
+        partition_key=partition_key,
+        raise_on_error=False,
+        instance=instance or dg.DagsterInstance.ephemeral(),
+    )
+
+
+def test_whole_location_materializes_promotes_and_publishes(salesml_home, tiny_world, tiny_source):
+    cfg = tiny_config(tiny_world)
+    defs = build_defs(cfg, source_uri=str(tiny_source))
+    instance = dg.DagsterInstance.ephemeral()
+    results = [_run(defs, INPUTS, instance=instance)]
+    pk = dg.MultiPartitionKey({"bu_id": "na", "cutoff": TINY_CUTOFF.isoformat()})
+    results.append(_run(defs, PARTITIONED, pk, instance))
+    assert all(r.success for r in results), [r.get_step_failure_events() for r in results]
+    checks = {
+        e.asset_check_key.name: e.passed for r in results for e in r.get_asset_check_evaluations()
+    }
+    for name in (
+        "line_features_schema_check",
+        "truncation_invariance",
+        "coverage_gate",
+        "no_crossing",
+        "point_beats_rule",
+        "price_recs_line_schema",
+        "price_recs_deal_schema",
+    ):
+        assert checks[name], name
+    assert {"win_calibration", "drift"} <= set(checks)
+
+    line = query_warehouse("SELECT * FROM pricing.price_recs_line")
+    deal = query_warehouse("SELECT * FROM pricing.price_recs_deal")
+    assert line.height > 100 and deal.height > 30
+    assert (line["final_recommended_price"] >= line["floor_price"] - 1e-6).all()
+    assert line["recommended_discount"].is_between(0, 0.6).all()
+    assert set(deal["deal_id"]) == set(line["deal_id"])
+    registry = query_warehouse("SELECT * FROM pricing.model_registry")
+    assert registry["promoted"].to_list() == [True]
+
+    client = MLflowTracker().client()
+    name = model_name("na")
+    champ = MLflowTracker().champion(name)
+    assert champ is not None and champ.tags["model_type"] == "quantile"
+    types = {v.tags["model_type"] for v in client.search_model_versions(f"name='{name}'")}
+    assert types == {"point", "quantile", "win_prob"}
+    runs = MLflowTracker().mlflow().search_runs(experiment_names=["pricing"])
+    assert len(runs) == 1  # one MLflow run for the partition
+    metrics = query_warehouse("SELECT * FROM pricing.model_metrics")
+    assert metrics.filter(pl.col("component") == "truth").height > 0
+
+
+def test_bad_input_fails_before_anything_is_written(salesml_home, tiny_world, tmp_path):
+    from shared.sources import write_folder
+    from shared.storage import read_lake
+
+    bad = tiny_world.order_lines.with_columns(
+        sell_price=pl.when(pl.int_range(pl.len()) < 3)
+        .then(pl.col("list_price") * 1.2)
+        .otherwise(pl.col("sell_price"))
+    )
+    folder = write_folder(tmp_path / "bad", {"order_lines": bad, "quotes": tiny_world.quotes})
+    defs = build_defs(tiny_config(tiny_world), source_uri=str(folder))
+    res = _run(defs, INPUTS)
+    assert not res.success
+    failure = res.get_step_failure_events()[0].event_specific_data.error.to_string()
+    assert "sell_price above list_price" in failure and "3 offending row(s)" in failure
+    assert read_lake(["pricing", "order_lines"]).height == 0
+
+
+def test_failed_gate_blocks_promotion_and_recommendations(
+    salesml_home, tiny_world, tiny_source, monkeypatch
+):
+    import pricing_assets.training as training
+
+    # an impossible tolerance makes the blocking coverage gate fail
+    monkeypatch.setattr(training, "coverage_tolerance", lambda *a, **k: (0.99, 1.0))
+    defs = build_defs(tiny_config(tiny_world), source_uri=str(tiny_source))
+    instance = dg.DagsterInstance.ephemeral()
+    _run(defs, INPUTS, instance=instance)
+    pk = dg.MultiPartitionKey({"bu_id": "na", "cutoff": TINY_CUTOFF.isoformat()})
+    res = _run(defs, PARTITIONED, pk, instance)
+    checks = {e.asset_check_key.name: e for e in res.get_asset_check_evaluations()}
+    assert checks["coverage_gate"].passed is False
+    assert "holdout_coverage" in checks["coverage_gate"].description
+    assert checks["point_beats_rule"].passed
+    mats = {e.asset_key.to_user_string() for e in res.get_asset_materialization_events()}
+    assert {"pricing/range_model", "pricing/model_metrics", "pricing/justify"} <= mats
+    assert not mats & {
+        "pricing/promoted_model",
+        "pricing/price_recs_line",
+        "pricing/price_recs_deal",
+    }
+    assert MLflowTracker().champion(model_name("na")) is None
