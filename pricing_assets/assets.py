@@ -67,22 +67,17 @@ def _partition(context: Any) -> tuple[date, str]:
 
 
 def log_model(tracker: MLflowTracker, model: Any, name: str) -> str:
-    """Log a model in the active MLflow run with cloudpickle; returns its model URI.
+    """Log a pricing model in the active MLflow run; returns its model URI.
 
-    ``MLflowTracker.log_model`` uses MLflow 3's default skops format, which
-    refuses LightGBM boosters and the custom range/win wrappers; these are our
-    own objects in our own store, so cloudpickle is used instead.
+    cloudpickle, not the tracker's default skops: skops cannot serialize the
+    range/win wrappers around MAPIE and LightGBM objects.
     """
-    import mlflow.sklearn
-
-    tracker.mlflow()
-    info = mlflow.sklearn.log_model(
+    return tracker.log_model(
         model,
-        name=name,
-        serialization_format="cloudpickle",
+        name,
+        serialization="cloudpickle",
         pip_requirements=["scikit-learn", "lightgbm", "mapie", "polars", "numpy"],
     )
-    return info.model_uri
 
 
 def _empty(frame: pl.DataFrame | None) -> pl.DataFrame:

@@ -157,20 +157,30 @@ class MLflowTracker(dg.ConfigurableResource):
     def log_text(self, text: str, artifact_file: str) -> None:
         self.mlflow().log_text(text, artifact_file)
 
-    def log_model(self, model: Any, name: str = "model") -> str:
-        """Log a scikit-learn-compatible model in the active run; returns its model URI."""
-        import mlflow.sklearn
-        import skops.io
+    def log_model(
+        self,
+        model: Any,
+        name: str = "model",
+        serialization: str = "skops",
+        pip_requirements: list[str] | None = None,
+    ) -> str:
+        """Log a scikit-learn-compatible model in the active run; returns its model URI.
 
-        # MLflow 3 stores sklearn models with skops and refuses to load types it was not
-        # told to trust. We trust exactly the types of the model we are logging ourselves.
-        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+        ``serialization="skops"`` (default): MLflow 3 refuses to load types it was
+        not told to trust, so we trust exactly the types of the model being logged
+        (our own model, in our own store). ``"cloudpickle"`` is for objects skops
+        cannot serialize (custom wrappers around MAPIE estimators, say).
+        """
+        import mlflow.sklearn
+
+        self.mlflow()
+        kwargs: dict[str, Any] = {"serialization_format": serialization}
+        if serialization == "skops":
+            import skops.io
+
+            kwargs["skops_trusted_types"] = skops.io.get_untrusted_types(data=skops.io.dumps(model))
         info = mlflow.sklearn.log_model(
-            model,
-            name=name,
-            pip_requirements=PIP_REQUIREMENTS,
-            serialization_format="skops",
-            skops_trusted_types=trusted,
+            model, name=name, pip_requirements=pip_requirements or PIP_REQUIREMENTS, **kwargs
         )
         return info.model_uri
 
