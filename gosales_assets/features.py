@@ -97,27 +97,35 @@ def _invoice_aggregates(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
             pl.col("gross_profit").sum(),
         )
     )
+    # Conditional columns first, then plain sums: several times faster than
+    # ``col.filter(cond).sum()`` inside the aggregation.
     date_ = pl.col("order_date")
-    aggs: list[pl.Expr] = []
-    for w, s in starts.items():
-        aggs.append((date_ > s).sum().cast(pl.Float64).alias(f"tx_{w}m"))
-        aggs.append(pl.col("revenue").filter(date_ > s).sum().alias(f"rev_{w}m"))
+    zero = pl.lit(0.0)
     off = (date_ > off_start) & (date_ <= off_end)
+    quarter = ((date_.dt.month() - 1) // 3) + 1
+    flags: list[pl.Expr] = []
+    for w, s in starts.items():
+        flags.append((date_ > s).cast(pl.Float64).alias(f"tx_{w}m"))
+        flags.append(pl.when(date_ > s).then(pl.col("revenue")).otherwise(zero).alias(f"rev_{w}m"))
+    flags += [
+        pl.when(date_ > starts[12]).then(pl.col("gross_profit")).otherwise(zero).alias("gp_12m"),
+        off.cast(pl.Float64).alias("tx_12m_off60"),
+        pl.when(off).then(pl.col("revenue")).otherwise(zero).alias("rev_12m_off60"),
+    ]
+    # Quarter-of-year counts over 24 months (seasonality shares).
+    flags += [
+        ((date_ > starts[24]) & (quarter == q)).cast(pl.Float64).alias(f"q{q}_24m")
+        for q in range(1, 5)
+    ]
+    summed = [f.meta.output_name() for f in flags]
+    aggs: list[pl.Expr] = [pl.col(summed).sum()]
     aggs += [
-        pl.col("gross_profit").filter(date_ > starts[12]).sum().alias("gp_12m"),
-        off.sum().cast(pl.Float64).alias("tx_12m_off60"),
-        pl.col("revenue").filter(off).sum().alias("rev_12m_off60"),
         pl.len().cast(pl.Float64).alias("tx_all"),
         date_.max().alias("last_date"),
         date_.min().alias("first_date"),
         date_.n_unique().cast(pl.Float64).alias("n_dates"),
     ]
-    # Quarter-of-year counts over 24 months (seasonality shares).
-    quarter = ((date_.dt.month() - 1) // 3) + 1
-    for q in range(1, 5):
-        aggs.append(
-            ((date_ > starts[24]) & (quarter == q)).sum().cast(pl.Float64).alias(f"q{q}_24m")
-        )
+    inv = inv.with_columns(flags)
     return inv.group_by("customer_id", "division").agg(aggs)
 
 
@@ -284,10 +292,20 @@ class SharedParts:
 
     cutoff: date
     divisions: tuple[str, ...]
-    base: pl.DataFrame  # customer_id, calendar, tenure, all-division block, install base
-    agg: pl.DataFrame  # customer × division aggregates
-    monthly: pl.DataFrame  # customer × division × month revenue, last 12 months
-    cats: pl.DataFrame  # customer_id + one-hot industry/region
+    base: pl.DataFrame  # customer_id, calendar, tenure, all/mix, every d_ block, ib, categories
+    targets: dict[str, pl.DataFrame]  # division -> its tgt_ block and 12-month trend (unfilled)
+
+
+def _fill(frame: pl.DataFrame) -> pl.DataFrame:
+    """What "no event" means for each family, then every feature as Float64."""
+    never = [
+        c for c in frame.columns if c.endswith("_recency_days") or c == "ib_days_to_next_expiry"
+    ]
+    logs = [c for c in frame.columns if c.endswith("_recency_log")]
+    return frame.with_columns(
+        *[pl.col(c).fill_null(NEVER_DAYS) for c in never],
+        *[pl.col(c).fill_null(math.log1p(NEVER_DAYS)) for c in logs],
+    ).with_columns(pl.exclude("customer_id").cast(pl.Float64).fill_null(0.0))
 
 
 def shared_parts(
@@ -297,7 +315,7 @@ def shared_parts(
     cutoff: date,
     divisions: Sequence[str],
 ) -> SharedParts:
-    """The target-independent part of the feature matrices at ``cutoff``."""
+    """One scan of the data at ``cutoff``: everything the per-division matrices are made of."""
     pop = population(customers, cutoff).join(
         customers.select("customer_id", "created_date", "industry", "region").unique("customer_id"),
         on="customer_id",
@@ -315,10 +333,14 @@ def shared_parts(
         .dt.total_days()
         .cast(pl.Float64)
         .alias("cust_tenure_days"),
-    ).join(_all_block(agg, cutoff, divisions), on="customer_id", how="left")
+    )
+    blocks = [_all_block(agg, cutoff, divisions)]
+    blocks += [_division_block(agg, d, cutoff, target=False) for d in divisions]
     ib = _install_base(assets, cutoff, divisions)
     if ib is not None:
-        base = base.join(ib, on="customer_id", how="left")
+        blocks.append(ib)
+    for block in blocks:
+        base = base.join(block, on="customer_id", how="left")
     # One-hot industry and region over the customers that exist at the cutoff.
     cats = []
     for col in ("industry", "region"):
@@ -329,66 +351,48 @@ def shared_parts(
                 .fill_null(0.0)
                 .alias(f"cat_{col}_{_slug(value)}")
             )
-    return SharedParts(
-        cutoff=cutoff,
-        divisions=tuple(divisions),
-        base=base,
-        agg=agg,
-        monthly=monthly,
-        cats=pop.select("customer_id", *cats),
-    )
+    base = _fill(base.join(pop.select("customer_id", *cats), on="customer_id", how="left"))
+    targets = {
+        d: _division_block(agg, d, cutoff, target=True).join(
+            _monthly_trend(monthly, d), on="customer_id", how="left"
+        )
+        for d in divisions
+    }
+    return SharedParts(cutoff=cutoff, divisions=tuple(divisions), base=base, targets=targets)
 
 
 def assemble(parts: SharedParts, target_division: str) -> pl.DataFrame:
-    """The feature matrix of ``target_division`` from the shared parts (see build_features)."""
+    """The feature matrix of ``target_division`` from the shared parts (see build_features).
+
+    Column order: customer, calendar and tenure, the target block, then the shared
+    blocks without the target's own ``d_<target>_*`` columns (the target block has them).
+    """
     if target_division not in parts.divisions:
         raise ValueError(
             f"target division {target_division!r} is not one of {list(parts.divisions)}"
         )
-    cutoff, agg = parts.cutoff, parts.agg
-    blocks = [
-        _division_block(agg, target_division, cutoff, target=True),
-        _monthly_trend(parts.monthly, target_division),
-    ]
-    blocks += [
-        _division_block(agg, d, cutoff, target=False)
-        for d in parts.divisions
-        if d != target_division
-    ]
-    # Column order: customer, calendar/tenure, target block, trend, all/mix, other divisions, ib.
-    frame = parts.base.select("customer_id", "cal_window_start_month", "cust_tenure_days")
-    for block in blocks[:2]:
-        frame = frame.join(block, on="customer_id", how="left")
-    frame = frame.join(
-        parts.base.drop("cal_window_start_month", "cust_tenure_days"), on="customer_id", how="left"
-    )
-    for block in blocks[2:]:
-        frame = frame.join(block, on="customer_id", how="left")
-
-    # Fill what "no event" means for each family.
-    never = [
-        c for c in frame.columns if c.endswith("_recency_days") or c == "ib_days_to_next_expiry"
-    ]
-    logs = [c for c in frame.columns if c.endswith("_recency_log")]
-    frame = frame.with_columns(
-        *[pl.col(c).fill_null(NEVER_DAYS) for c in never],
-        *[pl.col(c).fill_null(math.log1p(NEVER_DAYS)) for c in logs],
-    )
-    frame = frame.with_columns(pl.exclude("customer_id").cast(pl.Float64).fill_null(0.0))
+    head = ["customer_id", "cal_window_start_month", "cust_tenure_days"]
+    own = [c for c in parts.base.columns if c.startswith(f"d_{target_division}_")]
+    frame = _fill(
+        parts.base.select(head).join(parts.targets[target_division], on="customer_id", how="left")
+    ).join(parts.base.drop(head[1:], *own), on="customer_id", how="left")
 
     # Smoothed target share and seasonality aimed at the label window's first quarter.
     tgt24, all24 = pl.col("tgt_tx_count_24m"), pl.col("all_tx_24m")
     total_all = float(frame["all_tx_24m"].sum())
     p_pop = float(frame["tgt_tx_count_24m"].sum()) / total_all if total_all > 0 else 0.0
-    next_q = ((cutoff + timedelta(days=1)).month - 1) // 3 + 1
-    frame = frame.with_columns(
-        ((tgt24 + SHARE_PRIOR * p_pop) / (all24 + SHARE_PRIOR)).alias("tgt_share_smoothed_24m"),
-        pl.when(tgt24 > 0)
-        .then(pl.col(f"tgt_q{next_q}_24m") / tgt24)
-        .otherwise(0.0)
-        .alias("tgt_next_quarter_share_24m"),
-    ).drop([f"tgt_q{q}_24m" for q in range(1, 5)])
-    return frame.join(parts.cats, on="customer_id", how="left").sort("customer_id")
+    next_q = ((parts.cutoff + timedelta(days=1)).month - 1) // 3 + 1
+    return (
+        frame.with_columns(
+            ((tgt24 + SHARE_PRIOR * p_pop) / (all24 + SHARE_PRIOR)).alias("tgt_share_smoothed_24m"),
+            pl.when(tgt24 > 0)
+            .then(pl.col(f"tgt_q{next_q}_24m") / tgt24)
+            .otherwise(0.0)
+            .alias("tgt_next_quarter_share_24m"),
+        )
+        .drop([f"tgt_q{q}_24m" for q in range(1, 5)])
+        .sort("customer_id")
+    )
 
 
 def build_features(

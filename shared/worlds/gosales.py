@@ -75,7 +75,7 @@ SIZES = {
     # customers, first month, months, lines per purchase event (1 + Poisson(mean))
     "tiny": {"customers": 700, "start": date(2022, 1, 1), "months": 36, "extra_lines": 1.0},
     "demo": {"customers": 12000, "start": date(2019, 1, 1), "months": 72, "extra_lines": 1.0},
-    "large": {"customers": 200_000, "start": date(2021, 1, 1), "months": 48, "extra_lines": 2.2},
+    "large": {"customers": 200_000, "start": date(2021, 1, 1), "months": 48, "extra_lines": 5.0},
 }
 
 
