@@ -39,6 +39,7 @@ format: setup
 
 bench: setup  ## benchmarks (not part of the tests); figures go to bench/RESULTS.md
 	$(BIN)/python bench/bench_gosales_features.py
+	$(BIN)/python bench/bench_pricing.py
 
 clean:
 	rm -rf $(SALESML_HOME)
