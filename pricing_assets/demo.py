@@ -36,9 +36,7 @@ def demo_plan() -> list[tuple[list[str], list[str] | None]]:
     """
     cfg = load_config()
     latest = max(cfg.cutoffs).isoformat()
-    keys = [
-        str(dg.MultiPartitionKey({"bu_id": b, "cutoff": latest})) for b in cfg.business_units
-    ]
+    keys = [str(dg.MultiPartitionKey({"bu_id": b, "cutoff": latest})) for b in cfg.business_units]
     return [(INPUTS, None), (TRAIN, keys)]
 
 

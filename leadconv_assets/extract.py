@@ -1,0 +1,147 @@
+"""Read the source read-only, gate its quality, write an immutable timestamped snapshot.
+
+The source is a SQLAlchemy URL or a DuckDB file (``shared.sources.read_tables``
+opens both read-only). The embedded default is the synthetic world written
+to ``$SALESML_HOME/worlds/leadconv_<size>_seed<seed>.duckdb``.
+
+A snapshot is a folder ``$SALESML_HOME/snapshots/leadconv/<UTC time>_<hash>/``
+with one Parquet file per table and ``manifest.json`` (source, extraction
+time, row counts, content hash per table). Files are made read-only; a
+snapshot is never rewritten, so every model can be traced to the exact data
+it was trained on. Nothing is written when a gate fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from leadconv_assets import schemas
+from shared import home as home_mod
+from shared.sources import read_tables, redact, write_duckdb
+from shared.validation import DataContractError, Violation
+
+
+def world_path(size: str, seed: int) -> Path:
+    return home_mod.worlds_dir() / f"leadconv_{size}_seed{seed}.duckdb"
+
+
+def ensure_world(size: str, seed: int) -> Path:
+    """Generate the deterministic synthetic world once, as a DuckDB file (the default source)."""
+    path = world_path(size, seed)
+    if path.exists():
+        return path
+    from shared.worlds.leadconv import generate_world
+
+    world = generate_world(size=size, seed=seed)
+    write_duckdb(path, {**world.tables(), "truth": world.truth, "true_effects": world.true_effects})
+    return path
+
+
+def resolve_source(uri: str | None, size: str, seed: int) -> tuple[str, str]:
+    """``(uri, description)``: the configured source or the embedded world's DuckDB file."""
+    if uri:
+        return uri, redact(uri)
+    path = ensure_world(size, seed)
+    return f"duckdb:///{path}", f"embedded synthetic world {path}"
+
+
+def read_source(uri: str) -> dict[str, pl.DataFrame | None]:
+    """Contract tables (+ truth tables when present) from the source, read-only."""
+    return read_tables(uri, schemas.REQUIRED, (*schemas.OPTIONAL, *schemas.TRUTH_TABLES))
+
+
+def _hash(df: pl.DataFrame) -> str:
+    h = hashlib.sha256()
+    h.update(",".join(f"{c}:{t}" for c, t in df.schema.items()).encode())
+    h.update(df.hash_rows(seed=0).sort().to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Snapshot:
+    path: Path
+    manifest: dict[str, Any]
+    tables: dict[str, pl.DataFrame]
+    truth: dict[str, pl.DataFrame]
+
+
+def naive_utc(df: pl.DataFrame) -> pl.DataFrame:
+    """Time-zone-aware timestamps (PostgreSQL ``timestamptz``) as naive UTC, like the rest."""
+    aware = [c for c, t in df.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+    if not aware:
+        return df
+    return df.with_columns(
+        [pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None) for c in aware]
+    )
+
+
+def quality_gates(
+    raw: dict[str, pl.DataFrame | None], now: datetime | None = None
+) -> dict[str, pl.DataFrame]:
+    """Completeness and quality gates; raises :class:`DataContractError` listing every problem.
+
+    Row counts (every required table non-empty), schema and types, null keys,
+    orphan foreign keys, timestamps out of range or before the enrollment.
+    """
+    empty = [
+        Violation(t, "*", "table is empty (row-count gate)", 0, [])
+        for t in schemas.REQUIRED
+        if raw.get(t) is not None and raw[t].height == 0  # type: ignore[union-attr]
+    ]
+    contract = {
+        t: None if raw.get(t) is None else naive_utc(raw[t])  # type: ignore[arg-type]
+        for t in (*schemas.REQUIRED, *schemas.OPTIONAL)
+    }
+    tables, violations = schemas.contract_violations(contract, now)
+    if empty or violations:
+        raise DataContractError([*empty, *violations])
+    return tables
+
+
+def write_snapshot(
+    tables: dict[str, pl.DataFrame],
+    truth: dict[str, pl.DataFrame],
+    source: str,
+    root: Path | None = None,
+    now: datetime | None = None,
+) -> Snapshot:
+    """Write an immutable snapshot folder; returns where and what."""
+    now = now or datetime.now(UTC)
+    hashes = {t: _hash(df) for t, df in sorted(tables.items())}
+    digest = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:10]
+    root = root or home_mod.home() / "snapshots" / "leadconv"
+    folder = root / f"{now:%Y%m%dT%H%M%S%fZ}_{digest}"
+    tmp = root / f".{folder.name}.tmp"
+    tmp.mkdir(parents=True, exist_ok=False)
+    for t, df in {**tables, **truth}.items():
+        df.write_parquet(tmp / f"{t}.parquet")
+    manifest = {
+        "source": source,
+        "extracted_at": now.isoformat(),
+        "content_hash": digest,
+        "row_counts": {t: df.height for t, df in tables.items()},
+        "table_hashes": hashes,
+        "truth_tables": sorted(truth),
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    os.replace(tmp, folder)
+    for f in folder.iterdir():
+        f.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    return Snapshot(folder, {**manifest, "path": str(folder)}, tables, truth)
+
+
+def extract(uri: str, description: str, now: datetime | None = None) -> Snapshot:
+    """Read, gate, snapshot. Raises before writing anything if a gate fails."""
+    raw = read_source(uri)
+    tables = quality_gates(raw, now)
+    truth = {t: raw[t] for t in schemas.TRUTH_TABLES if raw.get(t) is not None}
+    return write_snapshot(tables, truth, description)  # type: ignore[arg-type]

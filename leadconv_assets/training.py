@@ -1,0 +1,304 @@
+"""Train and judge one target at one cutoff: logistic baseline vs calibrated LightGBM.
+
+Out-of-time split, all in first-engagement time, for a cutoff ``C`` (data as
+of the end of that day) and a label window ``W``:
+
+* labeled rows: window closed by ``C`` and not resolved before the decision time;
+* holdout: first engagement in ``(C - W - holdout_days, C - W]``;
+* embargo: nothing in the ``embargo`` (>= ``W``) before the holdout starts, so
+  no training label window overlaps the holdout period;
+* training: the ``train_days_back`` days before the embargo; its last
+  ``calibration_frac`` (by time) calibrates LightGBM (``shared.calibration``).
+
+Both models see the same features and the same holdout. Gates
+(``shared.gates``): candidate PR-AUC >= ``pr_auc_ratio_min`` × baseline PR-AUC,
+Brier skill > ``brier_skill_min``, enough holdout positives; lift in the top
+10% is reported. The oracle (true probabilities from a synthetic world) is
+scored on the same holdout when available.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from leadconv_assets.config import GateConfig, LeadconvConfig, end_of_day
+from leadconv_assets.features import KEYS, feature_columns
+from leadconv_assets.labels import trainable
+from shared.calibration import fit_calibrator
+from shared.gates import Gate, GateReport, gate, skipped_gate
+from shared.metrics import calibration_bins, classification_summary
+
+
+def matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
+    """Float matrix in the order of ``features``; missing columns are zeros, nulls NaN."""
+    cols = [
+        pl.col(f).cast(pl.Float64) if f in frame.columns else pl.lit(0.0).alias(f) for f in features
+    ]
+    return frame.select(cols).to_numpy().astype(float)
+
+
+class LogisticBaseline:
+    """Standardized logistic regression (a scikit-learn pipeline behind ``predict_proba``)."""
+
+    def __init__(self, seed: int = 42):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.model = make_pipeline(
+            StandardScaler(), LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+        )
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> LogisticBaseline:
+        self.model.fit(np.nan_to_num(X), y)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(np.nan_to_num(X))
+
+
+@dataclass
+class Split:
+    holdout_start: datetime
+    holdout_end: datetime
+    train_start: datetime
+    train_end: datetime
+    embargo_days: float
+
+    def describe(self) -> dict[str, str]:
+        return {
+            k: (v.isoformat() if isinstance(v, datetime) else str(v))
+            for k, v in self.__dict__.items()
+        }
+
+
+def make_split(cfg: LeadconvConfig, target: str, cutoff: Any) -> Split:
+    as_of = end_of_day(cutoff)
+    w = timedelta(days=cfg.target(target).window_days)
+    holdout_end = as_of - w
+    holdout_start = holdout_end - timedelta(days=cfg.split.holdout_days)
+    embargo = cfg.embargo(target)
+    train_end = holdout_start - embargo
+    train_start = train_end - timedelta(days=cfg.split.train_days_back)
+    return Split(
+        holdout_start, holdout_end, train_start, train_end, embargo.total_seconds() / 86400
+    )
+
+
+@dataclass
+class TrainResult:
+    target: str
+    features: list[str]
+    candidate: Any
+    baseline: LogisticBaseline
+    calibration_method: str
+    split: Split
+    metrics: pl.DataFrame
+    holdout: pl.DataFrame  # keys, label, scores per model
+    importance: pl.DataFrame
+    calibration: pl.DataFrame
+    train_ids: pl.DataFrame
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def _lgbm(cfg: LeadconvConfig) -> Any:
+    from lightgbm import LGBMClassifier
+
+    t = cfg.training
+    return LGBMClassifier(
+        n_estimators=t.n_estimators,
+        learning_rate=t.learning_rate,
+        num_leaves=t.num_leaves,
+        min_child_samples=t.min_child_samples,
+        colsample_bytree=t.feature_fraction,
+        subsample=t.bagging_fraction,
+        subsample_freq=1,
+        reg_lambda=t.reg_lambda,
+        random_state=t.seed,
+        n_jobs=t.num_threads,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+    )
+
+
+def fit_and_evaluate(
+    features: pl.DataFrame,
+    labels: pl.DataFrame,
+    cfg: LeadconvConfig,
+    target: str,
+    cutoff: Any,
+    truth: pl.DataFrame | None = None,
+) -> TrainResult:
+    """Fit baseline and candidate on the training period, evaluate on the out-of-time holdout."""
+    split = make_split(cfg, target, cutoff)
+    data = (
+        trainable(labels)
+        .select(*KEYS, "label")
+        .join(features, on=KEYS, how="inner")
+        .sort("first_engagement_at", *KEYS)
+    )
+    t0 = pl.col("first_engagement_at")
+    train = data.filter((t0 > split.train_start) & (t0 <= split.train_end))
+    holdout = data.filter((t0 > split.holdout_start) & (t0 <= split.holdout_end))
+    for name, part in (("training", train), ("holdout", holdout)):
+        if part.height == 0 or part["label"].n_unique() < 2:
+            raise ValueError(
+                f"{target} at cutoff {cutoff}: the {name} period has {part.height} labeled rows "
+                f"and {int(part['label'].sum() or 0)} positives; it needs both classes. "
+                f"Split: {split.describe()}. Move the cutoff later or widen split.holdout_days."
+            )
+    feats = feature_columns(features)
+    n_cal = max(int(train.height * cfg.split.calibration_frac), 1)
+    fit_part, cal_part = train.head(train.height - n_cal), train.tail(n_cal)
+    if cal_part["label"].n_unique() < 2 or fit_part["label"].n_unique() < 2:
+        fit_part, cal_part = train, train  # tiny data: calibrate in-sample rather than fail
+    y_fit = fit_part["label"].to_numpy()
+    lgbm = _lgbm(cfg).fit(matrix(fit_part, feats), y_fit)
+    candidate, method = fit_calibrator(
+        lgbm,
+        matrix(cal_part, feats),
+        cal_part["label"].to_numpy(),
+        isotonic_min_positives=cfg.training.isotonic_min_positives,
+    )
+    baseline = LogisticBaseline(cfg.training.seed).fit(
+        matrix(train, feats), train["label"].to_numpy()
+    )
+
+    X_h, y_h = matrix(holdout, feats), holdout["label"].to_numpy()
+    scores = {
+        "candidate": candidate.predict_proba(X_h)[:, 1],
+        "baseline": baseline.predict_proba(X_h)[:, 1],
+        "prevalence_rule": np.full(y_h.size, float(train["label"].mean())),
+    }
+    if truth is not None and truth.height and f"p_{target}" in truth.columns:
+        joined = holdout.select(KEYS).join(
+            truth.select(*KEYS, pl.col(f"p_{target}").alias("p")), on=KEYS, how="left"
+        )
+        if joined["p"].null_count() == 0:
+            scores["oracle"] = joined["p"].to_numpy()
+    rows = []
+    for model, p in scores.items():
+        s = classification_summary(y_h, p)
+        rows.append({"model": model, **{k: float(v) for k, v in s.items()}})
+    metrics = pl.DataFrame(rows).with_columns(
+        target=pl.lit(target), cutoff=pl.lit(str(cutoff)), calibration_method=pl.lit(method)
+    )
+    importance = pl.DataFrame(
+        {"feature": feats, "gain": lgbm.booster_.feature_importance("gain").astype(float)}
+    ).with_columns(share=pl.col("gain") / pl.max_horizontal(pl.col("gain").sum(), 1e-12))
+    importance = importance.sort("gain", descending=True)
+    hold = holdout.select(*KEYS, "first_engagement_at", "label").with_columns(
+        [pl.Series(f"score_{m}", p) for m, p in scores.items()]
+    )
+    return TrainResult(
+        target=target,
+        features=feats,
+        candidate=candidate,
+        baseline=baseline,
+        calibration_method=method,
+        split=split,
+        metrics=metrics,
+        holdout=hold,
+        importance=importance,
+        calibration=calibration_bins(y_h, scores["candidate"]),
+        train_ids=train.select(KEYS),
+        stats={
+            "train_rows": float(train.height),
+            "train_positives": float(train["label"].sum()),
+            "calibration_rows": float(cal_part.height),
+            "holdout_rows": float(holdout.height),
+            "holdout_positives": float(holdout["label"].sum()),
+            "embargo_days": split.embargo_days,
+            "train_holdout_overlap": float(
+                train.select(KEYS).join(holdout.select(KEYS), on=KEYS, how="inner").height
+            ),
+            "observed_gap_days": (
+                holdout["first_engagement_at"].min() - train["first_engagement_at"].max()
+            ).total_seconds()
+            / 86400,
+        },
+    )
+
+
+def metric(metrics: pl.DataFrame, model: str, name: str) -> float:
+    row = metrics.filter(pl.col("model") == model)
+    return float(row[name][0]) if row.height else math.nan
+
+
+def promotion_gates(metrics: pl.DataFrame, gates: GateConfig) -> GateReport:
+    """PR-AUC vs baseline (ratio), Brier skill, holdout positives; lift@10% reported."""
+    cand_pr, base_pr = metric(metrics, "candidate", "pr_auc"), metric(metrics, "baseline", "pr_auc")
+    ratio = cand_pr / base_pr if base_pr and not math.isnan(base_pr) else math.nan
+    lift = metric(metrics, "candidate", "lift_at_10")
+    return GateReport.of(
+        [
+            gate(
+                "pr_auc_vs_baseline",
+                ratio,
+                ">=",
+                gates.pr_auc_ratio_min,
+                f"candidate {cand_pr:.4f} / baseline {base_pr:.4f}",
+            ),
+            gate(
+                "brier_skill",
+                metric(metrics, "candidate", "brier_skill"),
+                ">",
+                gates.brier_skill_min,
+            ),
+            gate(
+                "holdout_positives",
+                metric(metrics, "candidate", "positives"),
+                ">=",
+                gates.min_holdout_positives,
+            ),
+            Gate(
+                "lift_at_10 (reported)",
+                lift,
+                "report",
+                math.nan,
+                True,
+                f"lift in the top 10%: {lift:.2f}",
+                skipped=True,
+            ),
+        ]
+    )
+
+
+def leakage_report(
+    metrics: pl.DataFrame, stats: dict[str, float], window_days: int, oracle_tolerance: float = 0.02
+) -> GateReport:
+    """Leakage gauntlet: no enrollment in both training and holdout; the gap between the last
+    training enrollment and the first holdout enrollment is at least the label window; the
+    candidate does not beat the true probabilities (oracle) beyond noise."""
+    cand = metric(metrics, "candidate", "pr_auc")
+    oracle = metric(metrics, "oracle", "pr_auc")
+    gates = [
+        gate("train_holdout_overlap", stats.get("train_holdout_overlap", math.nan), "<=", 0),
+        gate(
+            "embargo_gap_days",
+            stats.get("observed_gap_days", math.nan),
+            ">=",
+            window_days,
+            "first holdout enrollment minus last training enrollment, in days",
+        ),
+    ]
+    if math.isnan(oracle):
+        gates.append(skipped_gate("not_above_oracle", "no ground truth in this source"))
+    else:
+        gates.append(
+            gate(
+                "not_above_oracle",
+                cand - oracle,
+                "<=",
+                oracle_tolerance,
+                f"candidate PR-AUC {cand:.4f} vs oracle {oracle:.4f}",
+            )
+        )
+    return GateReport.of(gates)

@@ -1,0 +1,187 @@
+"""Materialize the whole leadconv location on the tiny world in a temporary home."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import uuid
+
+import dagster as dg
+import polars as pl
+
+from leadconv_assets import scores_db
+from leadconv_assets.assets import model_name
+from leadconv_assets.definitions import build_defs
+from shared.home import home, reports_dir
+from shared.storage import read_lake
+from shared.tracking import MLflowTracker
+from tests.leadconv.conftest import TINY_CUTOFF
+
+TRAIN = [
+    "leadconv/features",
+    "leadconv/labels",
+    "leadconv/candidate_model",
+    "leadconv/holdout_metrics",
+    "leadconv/promoted_model",
+    "leadconv/model_card",
+]
+SCORE_DAY = "2025-05-11"
+
+
+def _run(job, instance, keys, partition=None, run_config=None):
+    return job.execute_in_process(
+        instance=instance,
+        asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
+        partition_key=partition,
+        run_config=run_config or {},
+        raise_on_error=False,
+    )
+
+
+def _scores_meta(result) -> dict:
+    mats = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey(["leadconv", "lead_scores"])
+    ]
+    return {k: getattr(v, "value", v) for k, v in mats[0].materialization.metadata.items()}
+
+
+def test_location_materializes_end_to_end(salesml_home, tiny_cfg):
+    defs = build_defs(tiny_cfg)
+    job = defs.resolve_implicit_global_asset_job_def()
+    instance = dg.DagsterInstance.ephemeral()
+
+    res = _run(
+        job, instance, ["leadconv/extract", "leadconv/clean", "leadconv/campaign_recommendations"]
+    )
+    assert res.success
+    snaps = list((home() / "snapshots" / "leadconv").iterdir())
+    assert len(snaps) == 1
+    manifest = json.loads((snaps[0] / "manifest.json").read_text())
+    assert manifest["row_counts"]["enrollments"] > 0 and manifest["content_hash"]
+    assert not os.stat(snaps[0] / "outcomes.parquet").st_mode & stat.S_IWUSR  # immutable
+    recs = [
+        m
+        for m in res.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey(["leadconv", "campaign_recommendations"])
+    ][0]
+    assert "Campaign recommendations" in recs.materialization.metadata["report"].value
+    assert (reports_dir() / "leadconv" / "campaign_recommendations.md").exists()
+
+    for target in tiny_cfg.targets:
+        pk = f"{TINY_CUTOFF}|{target}"
+        res = _run(job, instance, TRAIN, pk)
+        checks = {e.asset_check_key.name: e.passed for e in res.get_asset_check_evaluations()}
+        assert checks["schema"] and checks["truncation_invariance"], checks
+        assert checks["leakage_gauntlet"], checks
+        gates_passed = checks["promotion_gates"]
+        # a failed gate fails the run only through the blocking check, and skips promotion
+        failed_steps = {e.step_key for e in res.get_step_failure_events()}
+        assert failed_steps <= {"leadconv_candidate"}, failed_steps
+        champ = MLflowTracker().champion(model_name(target))
+        assert (champ is not None) == gates_passed, target
+        card = (
+            reports_dir()
+            / "leadconv"
+            / model_name(target)
+            / pk.replace("|", "__")
+            / "model_card.md"
+        )
+        assert card.exists() and "pr_auc" in card.read_text()
+
+    metrics = read_lake(["leadconv", "holdout_metrics"])
+    assert set(metrics["model"]) >= {"candidate", "baseline", "oracle"}
+    promoted = read_lake(["leadconv", "promoted_model"])
+    assert promoted.height >= 1, "the tiny world should promote at least one target"
+
+    # daily scoring persists to the default DuckDB database; a re-run changes nothing
+    res = _run(job, instance, ["leadconv/lead_scores"], SCORE_DAY)
+    assert res.success
+    meta = _scores_meta(res)
+    assert meta["inserted"] > 0 and meta["split"] == "test"
+    drift = [
+        e for e in res.get_asset_check_evaluations() if e.asset_check_key.name == "score_drift"
+    ]
+    assert drift and any(k.startswith("psi_") for k in drift[0].metadata)
+    scores = scores_db.read_table(None)
+    history = scores_db.read_table(None, "lead_score_history")
+    assert scores.height == meta["inserted"] == history.height
+    assert set(scores["label_col"]) <= set(tiny_cfg.targets)
+    assert scores["score"].is_between(0, 1).all()
+    trained = read_lake(["leadconv", "lead_scores"]).filter(pl.col("split") == "train")
+    assert trained.height == 0  # split=test never writes rows the model was trained on
+
+    res = _run(job, instance, ["leadconv/lead_scores"], SCORE_DAY)
+    meta = _scores_meta(res)
+    assert (meta["inserted"], meta["updated"], meta["history_appended"]) == (0, 0, 0)
+    assert scores_db.read_table(None, "lead_score_history").height == history.height
+
+    # dry run with split=all: counts what would change, writes nothing
+    cfg = {"ops": {"leadconv__lead_scores": {"config": {"dry_run": True, "split": "all"}}}}
+    res = _run(job, instance, ["leadconv/lead_scores"], SCORE_DAY, cfg)
+    meta = _scores_meta(res)
+    assert meta["dry_run"] and meta["inserted"] > 0
+    assert scores_db.read_table(None).height == scores.height
+
+    # the same partition into PostgreSQL (run config target_url), when the test server runs
+    url = os.environ.get("SALESML_TEST_PG_URL")
+    if not url:
+        assert os.environ.get("CI") != "true", "CI must provide SALESML_TEST_PG_URL"
+        return
+    suffix = uuid.uuid4().hex[:8]
+    table, history_table = f"lead_scores_{suffix}", f"lead_score_history_{suffix}"
+    pg = {"target_url": url, "table": table, "history_table": history_table}
+    try:
+        for _ in range(2):
+            res = _run(
+                job,
+                instance,
+                ["leadconv/lead_scores"],
+                SCORE_DAY,
+                {"ops": {"leadconv__lead_scores": {"config": pg}}},
+            )
+            assert res.success
+        meta = _scores_meta(res)
+        assert (meta["inserted"], meta["updated"], meta["unchanged"]) == (0, 0, scores.height)
+        assert meta["target_db"].startswith("postgresql") and "***" in meta["target_db"]
+        assert scores_db.read_table(url, table).height == scores.height
+        assert scores_db.read_table(url, history_table).height == scores.height
+    finally:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {history_table}"))
+        engine.dispose()
+
+
+def test_failed_gate_keeps_the_previous_champion(salesml_home):
+    from tests.leadconv.conftest import tiny_config
+
+    target = "qualified_within_14d"
+    pk = f"{TINY_CUTOFF}|{target}"
+    instance = dg.DagsterInstance.ephemeral()
+    lenient = build_defs(tiny_config(gates={"pr_auc_ratio_min": 0.5, "min_holdout_positives": 1}))
+    job = lenient.resolve_implicit_global_asset_job_def()
+    assert _run(job, instance, ["leadconv/extract", "leadconv/clean"]).success
+    assert _run(job, instance, TRAIN, pk).success
+    first = MLflowTracker().champion(model_name(target))
+    assert first is not None
+
+    strict = build_defs(tiny_config(gates={"pr_auc_ratio_min": 10.0}))
+    res = _run(strict.resolve_implicit_global_asset_job_def(), instance, TRAIN, pk)
+    gate = [
+        e for e in res.get_asset_check_evaluations() if e.asset_check_key.name == "promotion_gates"
+    ]
+    assert gate and not gate[0].passed
+    assert "pr_auc_vs_baseline" in (gate[0].description or "")
+    assert "leadconv__promoted_model" not in {
+        s.step_key for s in res.get_step_success_events()
+    }  # skipped: the blocking gate stopped it
+    still = MLflowTracker().champion(model_name(target))
+    assert still is not None and still.version == first.version
+    card = reports_dir() / "leadconv" / model_name(target) / pk.replace("|", "__") / "model_card.md"
+    assert "FAIL" in card.read_text()  # the card written by the failed candidate says why
