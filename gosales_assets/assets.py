@@ -18,7 +18,7 @@ show why.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -32,6 +32,7 @@ from shared.dagster_helpers import (
     OWNERS,
     md_table,
     numeric_metadata,
+    register_if_passed,
     schema_check_result,
     warehouse_metadata,
 )
@@ -394,42 +395,14 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
     ) -> pl.DataFrame:
         cutoff, division = _partition(context)
         gates = training.promotion_gates(holdout_metrics, cfg.gates, division)
-        name = model_name(division)
-        version, promoted = "", False
-        if gates.passed:
-            version = tracker.register(
-                name,
-                candidate_model["model_uri"],
-                tags={
-                    "cutoff": cutoff.isoformat(),
-                    "division": division,
-                    "dagster_run_id": context.run_id,
-                },
-            )
-            tracker.promote(name, version)
-            promoted = True
-        champ = tracker.champion(name)
-        reason = gates.summary()
-        context.add_output_metadata(
-            {
-                "promoted": promoted,
-                "model_name": name,
-                "champion_version": champ.version if champ else "none",
-                "reason": reason,
-            }
-        )
-        return pl.DataFrame(
-            {
-                "division": [division],
-                "cutoff_date": [cutoff],
-                "model_name": [name],
-                "version": [version],
-                "promoted": [promoted],
-                "champion_version": [champ.version if champ else ""],
-                "reason": [reason],
-                "mlflow_run_id": [candidate_model["run_id"]],
-                "decided_at": [datetime.now(UTC).replace(tzinfo=None)],
-            }
+        return register_if_passed(
+            context,
+            tracker,
+            model_name(division),
+            candidate_model,
+            gates.passed,
+            gates.summary(),
+            {"division": division, "cutoff_date": cutoff},
         )
 
     # --- scoring ------------------------------------------------------------

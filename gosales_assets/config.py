@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from shared.partitions import add_months, to_date, validate_name
+from shared.lgbm import LGBMSettings
+from shared.partitions import CutoffList, add_months, validate_name
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
 
@@ -42,33 +43,22 @@ class GateConfig(BaseModel):
         return base
 
 
-class TrainingConfig(BaseModel):
-    """How candidates are trained (fixed seeds, grouped splits)."""
+class TrainingConfig(LGBMSettings):
+    """How candidates are trained (fixed seeds, grouped splits) and the LightGBM settings."""
 
-    seed: int = 42
     snapshots: int = 3
     snapshot_step_months: int = 3
     holdout_customer_frac: float = 0.35
     calibration_frac: float = 0.2
     early_stopping_frac: float = 0.1
     isotonic_min_positives: int = 1000
-    n_estimators: int = 600
-    learning_rate: float = 0.03
-    num_leaves: int = 15
-    min_child_samples: int = 40
-    feature_fraction: float = 0.8
-    bagging_fraction: float = 0.8
-    reg_lambda: float = 1.0
-    # One thread: tests run two xdist workers and the multiprocess executor runs steps side by
-    # side; LightGBM threads oversubscribing two cores slow a fit down 10-20x.
-    num_threads: int = 1
 
 
 class GosalesConfig(BaseModel):
     """Everything gosales needs to build its definitions."""
 
     divisions: list[str]
-    cutoffs: list[date]
+    cutoffs: CutoffList
     window_months: int = 6
     window_overrides: dict[str, int] = Field(default_factory=dict)
     world_size: str = "demo"
@@ -84,11 +74,6 @@ class GosalesConfig(BaseModel):
         if len(set(v)) != len(v):
             raise ValueError(f"divisions are not unique: {v}")
         return v
-
-    @field_validator("cutoffs", mode="before")
-    @classmethod
-    def _dates(cls, v: list) -> list[date]:
-        return [to_date(x) for x in v]
 
     @model_validator(mode="after")
     def _windows(self) -> GosalesConfig:

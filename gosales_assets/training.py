@@ -132,21 +132,7 @@ def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfi
     X_fit, y_fit = matrix(parts["fit"], features), parts["fit"]["label"].to_numpy()
     X_es, y_es = matrix(parts["early_stop"], features), parts["early_stop"]["label"].to_numpy()
     X_cal, y_cal = matrix(parts["calibration"], features), parts["calibration"]["label"].to_numpy()
-    booster = lgb.LGBMClassifier(
-        n_estimators=cfg.n_estimators,
-        learning_rate=cfg.learning_rate,
-        num_leaves=cfg.num_leaves,
-        min_child_samples=cfg.min_child_samples,
-        colsample_bytree=cfg.feature_fraction,
-        subsample=cfg.bagging_fraction,
-        subsample_freq=1,
-        reg_lambda=cfg.reg_lambda,
-        random_state=cfg.seed,
-        deterministic=True,
-        force_row_wise=True,
-        num_threads=cfg.num_threads,
-        verbose=-1,
-    )
+    booster = cfg.classifier()
     booster.fit(
         X_fit,
         y_fit,

@@ -23,7 +23,7 @@ serving) while ``holdout_metrics`` and ``model_card`` show why.
 """
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -41,6 +41,7 @@ from shared.dagster_helpers import (
     OWNERS,
     md_table,
     numeric_metadata,
+    register_if_passed,
     schema_check_result,
     warehouse_metadata,
 )
@@ -81,24 +82,6 @@ def model_name(target: str) -> str:
 def _partition(context: Any) -> tuple[date, str]:
     parts = parse_partition_key(context.partition_key, DIMS)
     return to_date(parts["cutoff"]), parts["target"]
-
-
-def log_sklearn_model(tracker: MLflowTracker, model: Any, name: str = "model") -> str:
-    """Log a fitted model in the active MLflow run with cloudpickle; returns its model URI.
-
-    MLflow 3.17 serializes scikit-learn models with skops by default and refuses
-    LightGBM / calibration types as untrusted, so ``MLflowTracker.log_model``
-    fails for a calibrated LightGBM; cloudpickle (the model is our own) works.
-    """
-    import mlflow.sklearn
-
-    from shared.tracking import PIP_REQUIREMENTS
-
-    tracker.mlflow()
-    info = mlflow.sklearn.log_model(
-        model, name=name, pip_requirements=PIP_REQUIREMENTS, serialization_format="cloudpickle"
-    )
-    return info.model_uri
 
 
 def data_as_of(tables: dict[str, pl.DataFrame]) -> datetime:
@@ -181,19 +164,6 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
     daily = dg.DailyPartitionsDefinition(start_date=cfg.scoring_start.isoformat())
     common = {"group_name": GROUP, "owners": OWNERS, "code_version": CODE_VERSION}
     clean_in = {"clean": dg.AssetIn(key("clean"))}
-
-    def labels_for(tables: dict[str, pl.DataFrame], target: str, as_of: datetime) -> pl.DataFrame:
-        t = cfg.target(target)
-        return lc_labels.build_labels(
-            tables["enrollments"],
-            tables["engagement_logs"],
-            tables["outcomes"],
-            target,
-            t.event,
-            t.window_days,
-            as_of,
-            cfg.feature_window,
-        )
 
     # --- extract and clean -----------------------------------------------------
     @dg.asset(
@@ -337,7 +307,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
     )
     def labels(context, clean: dict):
         cutoff, target = _partition(context)
-        frame = labels_for(clean["tables"], target, end_of_day(cutoff)).with_columns(
+        frame = lc_labels.labels_for(cfg, clean["tables"], target, end_of_day(cutoff)).with_columns(
             cutoff=pl.lit(cutoff)
         )
         usable = lc_labels.trainable(frame)
@@ -438,7 +408,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                     prefix=f"{row['model']}_",
                 )
             tracker.log_metrics(res.stats)
-            model_uri = log_sklearn_model(tracker, res.candidate)
+            model_uri = tracker.log_model(res.candidate)
             tracker.log_dict(
                 {
                     "features": res.features,
@@ -560,41 +530,14 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
     def promoted_model(context, tracker: MLflowTracker, candidate_model, holdout_metrics):
         cutoff, target = _partition(context)
         gates = training.promotion_gates(holdout_metrics, cfg.gates)
-        name = model_name(target)
-        version, promoted = "", False
-        if gates.passed:
-            version = tracker.register(
-                name,
-                candidate_model["model_uri"],
-                tags={
-                    "cutoff": cutoff.isoformat(),
-                    "target": target,
-                    "dagster_run_id": context.run_id,
-                },
-            )
-            tracker.promote(name, version)
-            promoted = True
-        champ = tracker.champion(name)
-        context.add_output_metadata(
-            {
-                "promoted": promoted,
-                "model_name": name,
-                "champion_version": champ.version if champ else "none",
-                "reason": gates.summary(),
-            }
-        )
-        return pl.DataFrame(
-            {
-                "target": [target],
-                "cutoff": [cutoff],
-                "model_name": [name],
-                "version": [version],
-                "promoted": [promoted],
-                "champion_version": [champ.version if champ else ""],
-                "reason": [gates.summary()],
-                "mlflow_run_id": [candidate_model["run_id"]],
-                "decided_at": [datetime.now(UTC).replace(tzinfo=None)],
-            }
+        return register_if_passed(
+            context,
+            tracker,
+            model_name(target),
+            candidate_model,
+            gates.passed,
+            gates.summary(),
+            {"target": target, "cutoff": cutoff},
         )
 
     # --- recommendations ---------------------------------------------------------
@@ -610,7 +553,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
     )
     def campaign_recommendations(context, clean: dict) -> pl.DataFrame:
         tables, as_of = clean["tables"], clean["as_of"]
-        lbl = {t: labels_for(tables, t, as_of) for t in cfg.targets}
+        lbl = {t: lc_labels.labels_for(cfg, tables, t, as_of) for t in cfg.targets}
         effects = lc_recommend.estimate_effects(tables, lbl, as_of, cfg.scoring.days_back)
         recs = lc_recommend.recommendations(effects, cfg.scoring.days_back)
         report = lc_recommend.report_markdown(effects, recs, as_of)
@@ -680,7 +623,9 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                 continue
             meta = tracker.load_dict(champ.run_id, "model_meta.json")
             train_keys = tracker.load_dict(champ.run_id, "train_ids.json")["keys"]
-            lbl = labels_for(tables, target, as_of).filter(~pl.col("resolved_before_decision"))
+            lbl = lc_labels.labels_for(cfg, tables, target, as_of).filter(
+                ~pl.col("resolved_before_decision")
+            )
             rows = feats.join(
                 lbl.select("org_id", "enrollment_id", "window_closed"),
                 on=["org_id", "enrollment_id"],

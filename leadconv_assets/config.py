@@ -15,7 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from shared.partitions import to_date, validate_name
+from shared.lgbm import LGBMSettings
+from shared.partitions import CutoffList, validate_name
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
 OUTCOME_EVENTS = ("booked_call", "qualified", "converted", "opt_out")
@@ -43,16 +44,13 @@ class GateConfig(BaseModel):
     min_holdout_positives: int = 10
 
 
-class TrainingConfig(BaseModel):
-    seed: int = 42
+class TrainingConfig(LGBMSettings):
+    """LightGBM settings of the lead candidates: small trees, strong L2 (few positives per target)."""
+
     n_estimators: int = 250
-    learning_rate: float = 0.03
     num_leaves: int = 7
     min_child_samples: int = 50
-    feature_fraction: float = 0.8
-    bagging_fraction: float = 0.8
     reg_lambda: float = 5.0
-    num_threads: int = 1
     isotonic_min_positives: int = 1000
 
 
@@ -66,7 +64,7 @@ class ScoringConfig(BaseModel):
 
 class LeadconvConfig(BaseModel):
     targets: dict[str, TargetConfig]
-    cutoffs: list[date]
+    cutoffs: CutoffList
     feature_window_hours: int = Field(default=24, gt=0)
     world_size: str = "demo"
     world_seed: int = 42
@@ -84,11 +82,6 @@ class LeadconvConfig(BaseModel):
         for name in v:
             validate_name(name, "target")
         return v
-
-    @field_validator("cutoffs", mode="before")
-    @classmethod
-    def _dates(cls, v: list) -> list[date]:
-        return [to_date(x) for x in v]
 
     @model_validator(mode="after")
     def _embargo(self) -> LeadconvConfig:

@@ -20,10 +20,14 @@ future. Training, holdout, the recommender and monitoring all call
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from leadconv_assets.features import enrollment_times
+
+if TYPE_CHECKING:
+    from leadconv_assets.config import LeadconvConfig
 
 LABEL_SCHEMA = {
     "org_id": pl.Utf8,
@@ -91,3 +95,20 @@ def build_labels(
 def trainable(labels: pl.DataFrame) -> pl.DataFrame:
     """Rows usable for training/holdout: window closed and not resolved before the decision."""
     return labels.filter(pl.col("window_closed") & ~pl.col("resolved_before_decision"))
+
+
+def labels_for(
+    cfg: LeadconvConfig, tables: dict[str, pl.DataFrame], target: str, as_of: datetime
+) -> pl.DataFrame:
+    """:func:`build_labels` for a configured ``target`` over the cleaned source ``tables``."""
+    t = cfg.target(target)
+    return build_labels(
+        tables["enrollments"],
+        tables["engagement_logs"],
+        tables["outcomes"],
+        target,
+        t.event,
+        t.window_days,
+        as_of,
+        cfg.feature_window,
+    )

@@ -107,27 +107,6 @@ class TrainResult:
     stats: dict[str, float] = field(default_factory=dict)
 
 
-def _lgbm(cfg: LeadconvConfig) -> Any:
-    from lightgbm import LGBMClassifier
-
-    t = cfg.training
-    return LGBMClassifier(
-        n_estimators=t.n_estimators,
-        learning_rate=t.learning_rate,
-        num_leaves=t.num_leaves,
-        min_child_samples=t.min_child_samples,
-        colsample_bytree=t.feature_fraction,
-        subsample=t.bagging_fraction,
-        subsample_freq=1,
-        reg_lambda=t.reg_lambda,
-        random_state=t.seed,
-        n_jobs=t.num_threads,
-        deterministic=True,
-        force_row_wise=True,
-        verbose=-1,
-    )
-
-
 def fit_and_evaluate(
     features: pl.DataFrame,
     labels: pl.DataFrame,
@@ -160,7 +139,7 @@ def fit_and_evaluate(
     if cal_part["label"].n_unique() < 2 or fit_part["label"].n_unique() < 2:
         fit_part, cal_part = train, train  # tiny data: calibrate in-sample rather than fail
     y_fit = fit_part["label"].to_numpy()
-    lgbm = _lgbm(cfg).fit(matrix(fit_part, feats), y_fit)
+    lgbm = cfg.training.classifier().fit(matrix(fit_part, feats), y_fit)
     candidate, method = fit_calibrator(
         lgbm,
         matrix(cal_part, feats),

@@ -9,14 +9,13 @@ is wrong.
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.partitions import to_date, validate_name
+from shared.partitions import CutoffList, validate_name
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
 
@@ -91,7 +90,7 @@ class PricingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     business_units: list[str]
-    cutoffs: list[date]
+    cutoffs: CutoffList
     world_size: str = "demo"
     world_seed: int = 42
     defaults: dict[str, Any] = Field(default_factory=dict)
@@ -107,13 +106,6 @@ class PricingConfig(BaseModel):
         if len(set(v)) != len(v):
             raise ValueError(f"business_units are not unique: {v}")
         return v
-
-    @field_validator("cutoffs", mode="before")
-    @classmethod
-    def _dates(cls, v: list) -> list[date]:
-        if not v:
-            raise ValueError("cutoffs is empty: list at least one month-end date")
-        return [to_date(x) for x in v]
 
     @model_validator(mode="after")
     def _bus(self) -> PricingConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -89,6 +90,57 @@ def schema_check_result(
 def warehouse_metadata(table: str) -> dict[str, str]:
     """Asset metadata that makes the lake IO manager publish ``table`` as a DuckDB view."""
     return {WAREHOUSE_TABLE: table}
+
+
+def register_if_passed(
+    context: dg.AssetExecutionContext,
+    tracker: MLflowTracker,
+    name: str,
+    candidate: Mapping[str, Any],
+    passed: bool,
+    reason: str,
+    partition_columns: Mapping[str, Any],
+) -> pl.DataFrame:
+    """Register ``candidate`` as a new version of ``name`` and move ``champion`` — only if ``passed``.
+
+    In: ``candidate`` holds ``model_uri`` and ``run_id`` (the candidate asset's output);
+    ``partition_columns`` are the leading columns of the decision row (e.g.
+    ``{"division": ..., "cutoff_date": ...}``), also written as version tags.
+    Out: one decision row (partition columns, model_name, version, promoted,
+    champion_version, reason, mlflow_run_id, decided_at UTC naive). When the gate
+    fails nothing is registered and the previous champion keeps serving; the reason
+    goes to the asset metadata so it is plain in the UI.
+    """
+    version = ""
+    if passed:
+        tags = {
+            k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in partition_columns.items()
+        }
+        version = tracker.register(
+            name, candidate["model_uri"], tags={**tags, "dagster_run_id": context.run_id}
+        )
+        tracker.promote(name, version)
+    champ = tracker.champion(name)
+    context.add_output_metadata(
+        {
+            "promoted": passed,
+            "model_name": name,
+            "champion_version": champ.version if champ else "none",
+            "reason": reason,
+        }
+    )
+    return pl.DataFrame(
+        {
+            **{k: [v] for k, v in partition_columns.items()},
+            "model_name": [name],
+            "version": [version],
+            "promoted": [passed],
+            "champion_version": [champ.version if champ else ""],
+            "reason": [reason],
+            "mlflow_run_id": [candidate["run_id"]],
+            "decided_at": [datetime.now(UTC).replace(tzinfo=None)],
+        }
+    )
 
 
 def common_resources() -> dict[str, Any]:

@@ -12,8 +12,10 @@ import calendar
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Annotated
 
 import dagster as dg
+from pydantic import BeforeValidator
 
 NAME_RE = re.compile(r"^[a-z0-9_-]+$")
 CUTOFF_DIM = "cutoff"
@@ -40,6 +42,16 @@ def to_date(value: date | datetime | str) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+def _cutoff_list(values: Sequence[date | datetime | str]) -> list[date]:
+    if not values:
+        raise ValueError("cutoffs is empty: list at least one month-end date")
+    return [to_date(v) for v in values]
+
+
+CutoffList = Annotated[list[date], BeforeValidator(_cutoff_list)]
+"""Pydantic field type of a config's ``cutoffs``: ISO strings or dates, at least one."""
 
 
 def month_end(d: date) -> date:

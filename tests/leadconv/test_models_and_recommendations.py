@@ -21,24 +21,10 @@ def _demo():
     return cfg, world, tables
 
 
-def _labels(cfg, tables, target, as_of):
-    t = cfg.target(target)
-    return labels.build_labels(
-        tables["enrollments"],
-        tables["engagement_logs"],
-        tables["outcomes"],
-        target,
-        t.event,
-        t.window_days,
-        as_of,
-        cfg.feature_window,
-    )
-
-
 def test_recommender_ranks_planted_harmful_worst_and_finds_helpful():
     cfg, world, tables = _demo()
     as_of = world.as_of
-    lbl = {t: _labels(cfg, tables, t, as_of) for t in cfg.targets}
+    lbl = {t: labels.labels_for(cfg, tables, t, as_of) for t in cfg.targets}
     effects = recommend.estimate_effects(tables, lbl, as_of)
     for target in cfg.targets:
         eff = effects.filter(pl.col("target") == target)
@@ -75,7 +61,7 @@ def test_champion_beats_baseline_and_trails_oracle(target):
     as_of = end_of_day(cutoff)
     feats = features.build_features(tables, as_of, cfg.feature_window)
     res = training.fit_and_evaluate(
-        feats, _labels(cfg, tables, target, as_of), cfg, target, cutoff, world.truth
+        feats, labels.labels_for(cfg, tables, target, as_of), cfg, target, cutoff, world.truth
     )
     pr = {m: training.metric(res.metrics, m, "pr_auc") for m in ("candidate", "baseline", "oracle")}
     print(target, {k: round(v, 4) for k, v in pr.items()})

@@ -13,19 +13,12 @@ import polars as pl
 from leadconv_assets import scores_db
 from leadconv_assets.assets import model_name
 from leadconv_assets.definitions import build_defs
+from leadconv_assets.demo import TRAIN
 from shared.home import home, reports_dir
 from shared.storage import read_lake
 from shared.tracking import MLflowTracker
 from tests.leadconv.conftest import TINY_CUTOFF
 
-TRAIN = [
-    "leadconv/features",
-    "leadconv/labels",
-    "leadconv/candidate_model",
-    "leadconv/holdout_metrics",
-    "leadconv/promoted_model",
-    "leadconv/model_card",
-]
 SCORE_DAY = "2025-05-11"
 
 
