@@ -9,6 +9,7 @@ Graph (``division × cutoff`` unless noted)::
                             ├─ holdout_metrics  │  check: schema
                             └─ candidate_report │
                                  └─ model_card  └─ promoted_model ─ icp_scores (division only)
+                                                        └─ whitespace (all divisions, unpartitioned)
 
 The gates are blocking checks on ``candidate_model``: a failed gate skips
 ``promoted_model``, so the previous champion keeps serving, while
@@ -25,9 +26,16 @@ import dagster as dg
 import polars as pl
 
 from gosales_assets import inputs as gs_inputs
+from gosales_assets import scoring as gs_scoring
 from gosales_assets import training
+from gosales_assets import whitespace as gs_whitespace
 from gosales_assets.config import GosalesConfig
-from gosales_assets.output_schemas import HoldoutMetricsSchema, IcpScoresSchema, PromotionSchema
+from gosales_assets.output_schemas import (
+    HoldoutMetricsSchema,
+    IcpScoresSchema,
+    PromotionSchema,
+    WhitespaceSchema,
+)
 from shared.dagster_helpers import (
     OWNERS,
     md_table,
@@ -420,6 +428,13 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         ],
         kinds={"polars", "duckdb"},
         metadata=warehouse_metadata("gosales.icp_scores"),
+        # Re-score as soon as a new champion is promoted (a failed gate skips promoted_model,
+        # so nothing re-scores then); evaluated by the location's automation sensor. Plain
+        # eager() would wait forever: a division's scores depend on promoted_model at every
+        # cutoff, and a cutoff whose gate failed never has one.
+        automation_condition=dg.AutomationCondition.eager().without(
+            ~dg.AutomationCondition.any_deps_missing()
+        ),
         description="Every customer scored at the data's latest as-of date with the division's champion model "
         "(never at the training cutoff). Empty when no champion serves yet.",
         **common,
@@ -436,35 +451,9 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
                 f"no champion for {name}: every candidate failed its gates; nothing scored"
             )
             context.add_output_metadata({"rows": 0, "champion": "none"})
-            return pl.DataFrame(schema=_ICP_SCHEMA)
-        meta = tracker.load_dict(champ.run_id, "model_meta.json")
-        for required in ("features", "cutoff", "window_months", "calibration_method"):
-            if required not in meta:
-                raise ValueError(
-                    f"{name} v{champ.version}: model_meta.json lacks '{required}'; re-train the division"
-                )
-        feats = gs_features.build_features(
-            transactions, customers, install_base, as_of, cfg.divisions, target_division=division
-        )
-        model = tracker.load_model(champ.model_uri)
-        p = model.predict_proba(training.matrix(feats, meta["features"]))[:, 1]
-        names = customers.select("customer_id", "customer_name")
-        out = (
-            feats.select("customer_id")
-            .with_columns(icp_score=pl.Series(p))
-            .join(names, on="customer_id", how="left")
-            .with_columns(
-                run_id=pl.lit(champ.run_id),
-                model_version=pl.lit(champ.version),
-                division_name=pl.lit(division),
-                cutoff_date=pl.lit(to_date(meta["cutoff"])),
-                as_of_date=pl.lit(as_of),
-                prediction_window_months=pl.lit(int(meta["window_months"]), pl.Int32),
-                calibration_method=pl.lit(meta["calibration_method"]),
-            )
-            .with_columns(rank=pl.col("icp_score").rank("ordinal", descending=True).cast(pl.Int32))
-            .select(list(_ICP_SCHEMA))
-            .sort("customer_id")
+            return pl.DataFrame(schema=gs_scoring.ICP_SCHEMA)
+        out = gs_scoring.score_division(
+            tracker, champ, division, as_of, customers, transactions, install_base, cfg.divisions
         )
         context.add_output_metadata(
             {
@@ -475,6 +464,50 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
             }
         )
         return out
+
+    @dg.asset(
+        key=key("whitespace"),
+        ins={
+            "icp_scores": dg.AssetIn(key("icp_scores")),  # every division's partition
+            "customers": raw_ins["customers"],
+            "transactions": raw_ins["transactions"],
+        },
+        kinds={"polars", "duckdb"},
+        metadata=warehouse_metadata("gosales.whitespace"),
+        automation_condition=dg.AutomationCondition.eager(),  # re-rank when any division re-scores
+        description="Next-best-action list: every (customer, division) not bought in the lookback, "
+        "ranked by a blend of calibrated propensity, cross-division affinity lift and expected "
+        "value, with a plain reason and each rep's first N marked in_capacity.",
+        **common,
+    )
+    def whitespace(context, icp_scores, customers, transactions) -> pl.DataFrame:
+        as_of = gs_inputs.data_as_of(transactions)
+        if icp_scores.height == 0:
+            raise ValueError(
+                "gosales.whitespace: gosales.icp_scores is empty for every division (no champion "
+                "serves yet); promote at least one division before ranking"
+            )
+        ranked = gs_whitespace.rank_whitespace(
+            icp_scores, transactions, customers, as_of, cfg.whitespace
+        )
+        info = gs_whitespace.summary(ranked)
+        context.add_output_metadata(
+            {
+                **{k: v for k, v in info.items() if k != "division_share_in_capacity"},
+                "division_share_in_capacity": dg.MetadataValue.json(
+                    info["division_share_in_capacity"]
+                ),
+                "as_of": as_of.isoformat(),
+                "top": dg.MetadataValue.md(
+                    md_table(
+                        ranked.head(15).select(
+                            "rank", "customer_name", "division", "score", "nba_reason"
+                        )
+                    )
+                ),
+            }
+        )
+        return ranked
 
     # --- model card ---------------------------------------------------------
     @dg.asset(
@@ -666,6 +699,16 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         )
 
     @dg.asset_check(
+        asset=key("whitespace"),
+        blocking=True,
+        description="whitespace matches its schema (unique ranks, signals in [0, 1], reasons <= 150 chars).",
+    )
+    def whitespace_schema(whitespace: pl.DataFrame) -> dg.AssetCheckResult:
+        return schema_check_result(
+            whitespace, WhitespaceSchema, "gosales.whitespace", ["customer_id", "division"]
+        )
+
+    @dg.asset_check(
         asset=key("promoted_model"),
         partitions_def=parts,  # without it a check step loads every partition of its asset
         blocking=True,
@@ -681,6 +724,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         gosales_candidate,
         promoted_model,
         icp_scores,
+        whitespace,
         model_card,
     ]
     checks = [
@@ -691,21 +735,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         promotion_gates,
         leakage_gauntlet,
         icp_scores_schema,
+        whitespace_schema,
         promoted_model_schema,
     ]
     return assets, checks, parts
-
-
-_ICP_SCHEMA = {
-    "run_id": pl.Utf8,
-    "model_version": pl.Utf8,
-    "division_name": pl.Utf8,
-    "cutoff_date": pl.Date,
-    "as_of_date": pl.Date,
-    "prediction_window_months": pl.Int32,
-    "customer_id": pl.Int64,
-    "customer_name": pl.Utf8,
-    "icp_score": pl.Float64,
-    "calibration_method": pl.Utf8,
-    "rank": pl.Int32,
-}

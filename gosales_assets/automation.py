@@ -3,7 +3,7 @@
 * Monthly retrain: on the 2nd of each month, one run per division for the
   latest configured cutoff (candidate → gates → promotion → scoring).
 * Declarative automation: ``icp_scores`` re-scores eagerly when a new champion
-  is promoted. Open-source Dagster starts the default automation sensor
+  is promoted, and ``whitespace`` re-ranks when any division re-scores. Open-source Dagster starts the default automation sensor
   STOPPED, so the location declares its own sensor with RUNNING status.
 """
 
@@ -19,7 +19,9 @@ def build_automation(cfg: GosalesConfig, prefix: list[str]) -> tuple[list, list,
     train_job = dg.define_asset_job(
         "gosales_retrain_job",
         selection=dg.AssetSelection.groups("gosales")
-        - dg.AssetSelection.assets(dg.AssetKey([*prefix, "icp_scores"]))
+        - dg.AssetSelection.assets(
+            dg.AssetKey([*prefix, "icp_scores"]), dg.AssetKey([*prefix, "whitespace"])
+        )
         - dg.AssetSelection.assets(
             *[
                 dg.AssetKey([*prefix, n])

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from gosales_assets.whitespace import WhitespaceConfig
 from shared.lgbm import LGBMSettings
 from shared.partitions import CutoffList, add_months, validate_name
 
@@ -65,6 +66,7 @@ class GosalesConfig(BaseModel):
     world_seed: int = 42
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     gates: GateConfig = Field(default_factory=GateConfig)
+    whitespace: WhitespaceConfig = Field(default_factory=WhitespaceConfig)
 
     @field_validator("divisions")
     @classmethod

@@ -29,14 +29,20 @@ TRAIN = [
 
 def demo_plan() -> list[tuple[list[str], list[str] | None]]:
     """Inputs; then every division × cutoff, oldest cutoff first (so later
-    candidates are compared with the champion an earlier one set); then scoring."""
+    candidates are compared with the champion an earlier one set); then scoring
+    of every division; then the whitespace list over all of them."""
     cfg = load_config()
     keys = [
         str(dg.MultiPartitionKey({"cutoff": c.isoformat(), "division": d}))
         for c in sorted(cfg.cutoffs)
         for d in cfg.divisions
     ]
-    return [(INPUTS, None), (TRAIN, keys), (["gosales/icp_scores"], list(cfg.divisions))]
+    return [
+        (INPUTS, None),
+        (TRAIN, keys),
+        (["gosales/icp_scores"], list(cfg.divisions)),
+        (["gosales/whitespace"], None),
+    ]
 
 
 def summarize() -> str:
@@ -87,4 +93,14 @@ def summarize() -> str:
             }
         )
     table = table.join(pl.DataFrame(verdicts), on=["division", "cutoff_date"], how="left")
-    return md_table(table, max_rows=60)
+    out = md_table(table, max_rows=60)
+    ranked = read_lake(["gosales", "whitespace"])
+    if ranked.height:
+        out += (
+            f"\nwhitespace: {ranked.height} open (customer, division) pairs over "
+            f"{ranked['customer_id'].n_unique()} customers; first five:\n"
+            + md_table(
+                ranked.head(5).select("rank", "customer_name", "division", "score", "nba_reason")
+            )
+        )
+    return out

@@ -56,3 +56,24 @@ class IcpScoresSchema(pa.DataFrameModel):
     class Config:
         strict = False
         unique = ["customer_id"]  # any integer or string id type
+
+
+class WhitespaceSchema(pa.DataFrameModel):
+    """The ranked whitespace list: one row per (customer, division) not bought in the lookback."""
+
+    as_of_date: date
+    rank: pl.Int32 = pa.Field(ge=1, unique=True)
+    division: str
+    score: float = pa.Field(ge=0, le=1)
+    p_icp: float = pa.Field(ge=0, le=1)
+    p_icp_pct: float = pa.Field(gt=0, lt=1)
+    affinity_norm: float = pa.Field(ge=0, le=1, nullable=True)
+    value_norm: float = pa.Field(gt=0, lt=1, nullable=True)
+    division_rank: pl.Int32 = pa.Field(ge=1)
+    rep_rank: pl.Int32 = pa.Field(ge=1)
+    in_capacity: bool
+    nba_reason: str = pa.Field(str_length={"min_value": 1, "max_value": 150})
+
+    class Config:
+        strict = False
+        unique = ["customer_id", "division"]

@@ -83,6 +83,17 @@ def test_full_partition_promotes_and_scores(salesml_home, tiny_world, tiny_sourc
     assert card["promoted"].to_list() == [True]
     assert (salesml_home / "reports" / "gosales" / model_name(division)).exists()
 
+    # whitespace ranks over every division's scores (divisions without a champion: none)
+    defs = build_defs(cfg, source_uri=str(tiny_source))
+    for other in cfg.divisions[1:]:
+        assert _run(defs, ["gosales/icp_scores"], other).success
+    ranked = _run(defs, ["gosales/whitespace"])
+    assert ranked.success
+    assert all(e.passed for e in ranked.get_asset_check_evaluations())
+    ws = query_warehouse("SELECT * FROM gosales.whitespace ORDER BY rank")
+    assert ws.height > 0 and set(ws["division"]) == {division}
+    assert ws["rank"].to_list() == list(range(1, ws.height + 1))
+
 
 def test_failed_gate_blocks_promotion_and_keeps_no_champion(salesml_home, tiny_world, tiny_source):
     cfg = tiny_config(tiny_world, auc_min=0.999)  # unreachable floor
