@@ -84,6 +84,34 @@ def _partition(context: Any) -> tuple[date, str]:
     return to_date(parts["cutoff"]), parts["target"]
 
 
+def _champion_scorer(
+    context: Any, tracker: MLflowTracker, target: str, cutoff: date
+) -> tuple[Any, date | None, str]:
+    """(holdout scorer of the serving champion, its training cutoff, a note saying which).
+
+    No scorer when nothing serves yet or the champion was trained at a later cutoff:
+    its training period may cover this candidate's holdout, which would flatter it (and
+    the gate refuses an older candidate anyway, from the cutoff).
+    """
+    champ = tracker.champion(model_name(target))
+    if champ is None:
+        return None, None, "no champion serving yet"
+    meta = tracker.load_dict(champ.run_id, "model_meta.json")
+    champ_cutoff = to_date(meta["cutoff"])
+    note = f"champion v{champ.version} (cutoff {champ_cutoff})"
+    if champ_cutoff > cutoff:
+        context.log.info(f"{note} is newer than cutoff {cutoff}: it keeps serving")
+        return None, champ_cutoff, f"{note}: trained on later data, keeps serving"
+
+    def score(holdout: pl.DataFrame) -> Any:
+        if not set(meta["features"]) <= set(holdout.columns):
+            return None  # the champion uses features this code no longer builds
+        model = tracker.load_model(champ.model_uri)
+        return model.predict_proba(training.matrix(holdout, meta["features"]))[:, 1]
+
+    return score, champ_cutoff, note
+
+
 def data_as_of(tables: dict[str, pl.DataFrame]) -> datetime:
     """The data's as-of time: the latest engagement or outcome timestamp."""
     values = [
@@ -383,7 +411,19 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
     def leadconv_candidate(context, tracker: MLflowTracker, features, labels, clean):
         cutoff, target = _partition(context)
         truth = clean["truth"].get("truth")
-        res = training.fit_and_evaluate(features, labels, cfg, target, cutoff, truth)
+        champion_scorer, champion_cutoff, champion_note = _champion_scorer(
+            context, tracker, target, cutoff
+        )
+        res = training.fit_and_evaluate(
+            features,
+            labels,
+            cfg,
+            target,
+            cutoff,
+            truth,
+            champion_scorer=champion_scorer,
+            champion_cutoff=champion_cutoff,
+        )
         gates = training.promotion_gates(res.metrics, cfg.gates)
         with tracker.partition_run(
             context,
@@ -451,6 +491,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                 "mlflow_run": dg.MetadataValue.url(link),
                 "mlflow_run_id": run_id,
                 "gates": dg.MetadataValue.md(gates.to_markdown()),
+                "champion_comparison": champion_note,
             },
         )
         yield dg.Output(

@@ -42,6 +42,8 @@ class GateConfig(BaseModel):
     pr_auc_ratio_min: float = 1.05
     brier_skill_min: float = 0.0
     min_holdout_positives: int = 10
+    # candidate PR-AUC >= champion PR-AUC - one bootstrap SE, on the same holdout
+    beat_champion: bool = True
 
 
 class TrainingConfig(LGBMSettings):

@@ -49,10 +49,15 @@ def summarize() -> str:
     if metrics.height == 0:
         return "no leadconv holdout metrics yet"
     table = (
-        metrics.filter(pl.col("model").is_in(["candidate", "baseline", "oracle"]))
+        metrics.filter(pl.col("model").is_in(["candidate", "baseline", "champion", "oracle"]))
         .pivot(on="model", index=["target", "cutoff"], values="pr_auc")
         .rename(
-            {"candidate": "pr_auc", "baseline": "baseline_pr_auc", "oracle": "oracle_pr_auc"},
+            {
+                "candidate": "pr_auc",
+                "baseline": "baseline_pr_auc",
+                "champion": "champion_pr_auc",
+                "oracle": "oracle_pr_auc",
+            },
             strict=False,
         )
     )

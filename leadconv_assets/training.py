@@ -20,6 +20,7 @@ scored on the same holdout when available.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +33,12 @@ from leadconv_assets.features import KEYS, feature_columns
 from leadconv_assets.labels import trainable
 from shared.calibration import fit_calibrator
 from shared.gates import Gate, GateReport, gate, skipped_gate
-from shared.metrics import calibration_bins, classification_summary
+from shared.metrics import (
+    bootstrap_standard_error,
+    calibration_bins,
+    classification_summary,
+    pr_auc,
+)
 
 
 def matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
@@ -114,8 +120,17 @@ def fit_and_evaluate(
     target: str,
     cutoff: Any,
     truth: pl.DataFrame | None = None,
+    champion_scorer: Callable[[pl.DataFrame], np.ndarray | None] | None = None,
+    champion_cutoff: Any = None,
 ) -> TrainResult:
-    """Fit baseline and candidate on the training period, evaluate on the out-of-time holdout."""
+    """Fit baseline and candidate on the training period, evaluate on the out-of-time holdout.
+
+    ``champion_scorer`` (optional) scores the holdout rows (features included) with the
+    model serving now; its metrics row ``champion`` feeds the beat-the-champion gate.
+    It returns None when the champion cannot score these rows. ``champion_cutoff`` (the
+    serving champion's training cutoff, if any) is kept in the metrics so the gate can
+    refuse to replace a newer champion with an older candidate (e.g. in a backfill).
+    """
     split = make_split(cfg, target, cutoff)
     data = (
         trainable(labels)
@@ -162,12 +177,23 @@ def fit_and_evaluate(
         )
         if joined["p"].null_count() == 0:
             scores["oracle"] = joined["p"].to_numpy()
+    if champion_scorer is not None:
+        champion = champion_scorer(holdout)
+        if champion is not None:
+            scores["champion"] = champion
     rows = []
     for model, p in scores.items():
         s = classification_summary(y_h, p)
         rows.append({"model": model, **{k: float(v) for k, v in s.items()}})
+    # PR-AUC has no closed-form error: the champion gate's tolerance is a bootstrap SE
+    rows[0]["pr_auc_se"] = bootstrap_standard_error(
+        pr_auc, y_h, scores["candidate"], seed=cfg.training.seed
+    )
     metrics = pl.DataFrame(rows).with_columns(
-        target=pl.lit(target), cutoff=pl.lit(str(cutoff)), calibration_method=pl.lit(method)
+        target=pl.lit(target),
+        cutoff=pl.lit(str(cutoff)),
+        calibration_method=pl.lit(method),
+        champion_cutoff=pl.lit(None if champion_cutoff is None else str(champion_cutoff), pl.Utf8),
     )
     importance = pl.DataFrame(
         {"feature": feats, "gain": lgbm.booster_.feature_importance("gain").astype(float)}
@@ -211,8 +237,40 @@ def metric(metrics: pl.DataFrame, model: str, name: str) -> float:
     return float(row[name][0]) if row.height else math.nan
 
 
+def champion_gate(metrics: pl.DataFrame, gates: GateConfig) -> Gate:
+    """Candidate PR-AUC not below the serving champion's on the same holdout, beyond one
+    bootstrap standard error (so noise alone does not block a retrain)."""
+    champ = metric(metrics, "champion", "pr_auc")
+    if not gates.beat_champion:
+        return skipped_gate("pr_auc_vs_champion", "disabled in config")
+    serving = metrics["champion_cutoff"][0] if "champion_cutoff" in metrics.columns else None
+    own = metrics["cutoff"][0] if "cutoff" in metrics.columns else None
+    if serving is not None and own is not None and str(serving)[:10] > str(own)[:10]:
+        return Gate(
+            "pr_auc_vs_champion",
+            math.nan,
+            ">=",
+            math.nan,
+            False,
+            f"the champion was trained at a later cutoff ({str(serving)[:10]}); "
+            "an older candidate never replaces it",
+        )
+    if math.isnan(champ):
+        return skipped_gate("pr_auc_vs_champion", "no comparable champion serving")
+    cand, se = metric(metrics, "candidate", "pr_auc"), metric(metrics, "candidate", "pr_auc_se")
+    se = 0.0 if math.isnan(se) else se
+    return gate(
+        "pr_auc_vs_champion",
+        cand,
+        ">=",
+        champ - se,
+        f"champion PR-AUC {champ:.4f} minus one bootstrap standard error {se:.4f}",
+    )
+
+
 def promotion_gates(metrics: pl.DataFrame, gates: GateConfig) -> GateReport:
-    """PR-AUC vs baseline (ratio), Brier skill, holdout positives; lift@10% reported."""
+    """PR-AUC vs baseline (ratio) and vs the champion, Brier skill, holdout positives;
+    lift@10% reported."""
     cand_pr, base_pr = metric(metrics, "candidate", "pr_auc"), metric(metrics, "baseline", "pr_auc")
     ratio = cand_pr / base_pr if base_pr and not math.isnan(base_pr) else math.nan
     lift = metric(metrics, "candidate", "lift_at_10")
@@ -237,6 +295,7 @@ def promotion_gates(metrics: pl.DataFrame, gates: GateConfig) -> GateReport:
                 ">=",
                 gates.min_holdout_positives,
             ),
+            champion_gate(metrics, gates),
             Gate(
                 "lift_at_10 (reported)",
                 lift,

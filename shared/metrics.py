@@ -231,3 +231,24 @@ def auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
         n_pos * n_neg
     )
     return float(math.sqrt(max(var, 0.0)))
+
+
+def bootstrap_standard_error(
+    metric: Any, y: Any, p: Any, n_boot: int = 200, seed: int = 0
+) -> float:
+    """Standard error of ``metric(y, p)`` by resampling rows with replacement.
+
+    For metrics without a closed-form error (PR-AUC as average precision). Fixed
+    ``seed``: the same inputs give the same value. Resamples where the metric is
+    undefined (NaN, e.g. no positives drawn) are dropped; NaN if fewer than half remain.
+    """
+    y_arr, p_arr = _arrays(y, p)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, y_arr.size, y_arr.size)
+        values.append(metric(y_arr[idx], p_arr[idx]))
+    finite = np.asarray([v for v in values if not math.isnan(v)])
+    if finite.size < n_boot / 2:
+        return math.nan
+    return float(finite.std(ddof=1))

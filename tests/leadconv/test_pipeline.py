@@ -176,5 +176,8 @@ def test_failed_gate_keeps_the_previous_champion(salesml_home):
     }  # skipped: the blocking gate stopped it
     still = MLflowTracker().champion(model_name(target))
     assert still is not None and still.version == first.version
+    # the re-trained candidate was also compared with the champion on the same holdout
+    metrics = read_lake(["leadconv", "holdout_metrics"])
+    assert "champion" in set(metrics["model"])
     card = reports_dir() / "leadconv" / model_name(target) / pk.replace("|", "__") / "model_card.md"
     assert "FAIL" in card.read_text()  # the card written by the failed candidate says why

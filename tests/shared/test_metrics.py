@@ -86,3 +86,24 @@ def test_capture_is_monotone_in_fraction(ps, frac):
     if y.sum() == 0:
         return
     assert M.capture_at(y, p, frac) <= M.capture_at(y, p, min(1.0, frac + 0.2)) + 1e-12
+
+
+def test_bootstrap_standard_error_matches_the_analytic_one_for_a_mean():
+    rng = np.random.default_rng(1)
+    p = rng.normal(size=1000)
+    y = np.zeros_like(p)
+
+    def mean(_y, v):
+        return float(np.mean(v))
+
+    se = M.bootstrap_standard_error(mean, y, p, n_boot=400, seed=3)
+    assert se == pytest.approx(p.std(ddof=1) / math.sqrt(p.size), rel=0.15)
+    assert se == M.bootstrap_standard_error(mean, y, p, n_boot=400, seed=3)  # deterministic
+
+
+def test_bootstrap_standard_error_of_pr_auc(sample):
+    y, p = sample
+    small = M.bootstrap_standard_error(M.pr_auc, y[:200], p[:200])
+    large = M.bootstrap_standard_error(M.pr_auc, y, p)
+    assert 0 < large < small < 0.1
+    assert math.isnan(M.bootstrap_standard_error(M.pr_auc, np.zeros(50), p[:50]))

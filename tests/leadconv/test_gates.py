@@ -1,0 +1,71 @@
+"""Leadconv promotion gates on hand-made holdout metrics (no training)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from leadconv_assets.config import GateConfig
+from leadconv_assets.training import champion_gate, promotion_gates
+
+
+def _metrics(champion: float | None, se: float = 0.02) -> pl.DataFrame:
+    rows = [
+        {
+            "model": "candidate",
+            "pr_auc": 0.30,
+            "pr_auc_se": se,
+            "brier_skill": 0.05,
+            "positives": 80.0,
+            "lift_at_10": 2.5,
+        },
+        {
+            "model": "baseline",
+            "pr_auc": 0.25,
+            "pr_auc_se": None,
+            "brier_skill": 0.03,
+            "positives": 80.0,
+            "lift_at_10": 2.0,
+        },
+    ]
+    if champion is not None:
+        rows.append(
+            {
+                "model": "champion",
+                "pr_auc": champion,
+                "pr_auc_se": None,
+                "brier_skill": 0.05,
+                "positives": 80.0,
+                "lift_at_10": 2.4,
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def test_candidate_within_one_standard_error_of_the_champion_passes():
+    g = champion_gate(_metrics(champion=0.31), GateConfig())
+    assert g.passed and not g.skipped
+    assert g.threshold == 0.31 - 0.02
+
+
+def test_candidate_clearly_worse_than_the_champion_fails_the_report():
+    report = promotion_gates(_metrics(champion=0.35), GateConfig())
+    assert not report.passed
+    assert any("pr_auc_vs_champion" in r for r in report.reasons())
+
+
+def test_no_champion_or_disabled_gate_is_skipped_not_failed():
+    assert champion_gate(_metrics(champion=None), GateConfig()).skipped
+    disabled = champion_gate(_metrics(champion=0.9), GateConfig(beat_champion=False))
+    assert disabled.skipped
+    assert promotion_gates(_metrics(champion=None), GateConfig()).passed
+
+
+def test_an_older_candidate_never_replaces_a_newer_champion():
+    m = _metrics(champion=None).with_columns(
+        cutoff=pl.lit("2025-05-31"), champion_cutoff=pl.lit("2025-06-30")
+    )
+    g = champion_gate(m, GateConfig())
+    assert not g.passed and not g.skipped
+    assert "later cutoff" in g.detail
+    same = m.with_columns(champion_cutoff=pl.lit("2025-05-31"))
+    assert champion_gate(same, GateConfig()).skipped  # same cutoff, no champion row: skipped
