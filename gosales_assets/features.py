@@ -141,129 +141,168 @@ def _monthly_revenue(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
     )
 
 
-def _monthly_trend(monthly: pl.DataFrame, division: str) -> pl.DataFrame:
-    """12-month revenue slope (per month, oldest→newest) and volatility of one division."""
-    return (
-        monthly.filter(pl.col("division") == division)
-        .group_by("customer_id")
-        .agg(
-            (((pl.col("x") * pl.col("y")).sum() - 5.5 * pl.col("y").sum()) / _SXX).alias(
-                "tgt_month_slope_12m"
-            ),
-            (
-                (pl.col("y").pow(2).sum() / 12 - (pl.col("y").sum() / 12).pow(2))
-                .clip(0, None)
-                .sqrt()
-            ).alias("tgt_month_vol_12m"),
-            pl.len().cast(pl.Float64).alias("tgt_active_months_12m"),
+# Per customer × division sums of ``_invoice_aggregates`` that become per-division columns.
+_DIVISION_SUMS = (
+    *[f"{kind}_{w}m" for w in WINDOWS for kind in ("tx", "rev")],
+    "gp_12m",
+    "tx_12m_off60",
+    "rev_12m_off60",
+    *[f"q{q}_24m" for q in range(1, 5)],
+    "tx_all",
+    "n_dates",
+)
+_HEAD = ("customer_id", "cal_window_start_month", "cust_tenure_days")
+
+
+def _customer_wide(agg: pl.LazyFrame, divisions: Sequence[str]) -> pl.LazyFrame:
+    """One group-by from customer × division aggregates to one row per customer.
+
+    Input: ``_invoice_aggregates`` (one row per customer × division, dated <= cutoff).
+    Output: ``customer_id``; all-division totals (``all|*``, summed over every division
+    in the data, listed or not); and for each listed division ``d`` its aggregates as
+    columns ``d|<name>`` (0 / null when the customer never bought from ``d``).
+    """
+    div = pl.col("division")
+    aggs: list[pl.Expr] = [
+        pl.col(c).sum().alias(f"all|{c}")
+        for c in (
+            *[f"tx_{w}m" for w in WINDOWS],
+            *[f"rev_{w}m" for w in WINDOWS],
+            *[f"q{q}_24m" for q in range(1, 5)],
+            "gp_12m",
         )
-    )
+    ]
+    aggs += [
+        pl.col("last_date").max().alias("all|last_date"),
+        pl.col("first_date").min().alias("all|first_date"),
+        (pl.col("tx_24m") > 0).sum().cast(pl.Float64).alias("all|n_divisions_24m"),
+    ]
+    for d in divisions:
+        in_d = div == d
+        aggs += [pl.when(in_d).then(pl.col(c)).sum().alias(f"{d}|{c}") for c in _DIVISION_SUMS]
+        aggs += [
+            pl.when(in_d).then(pl.col("last_date")).max().alias(f"{d}|last_date"),
+            pl.when(in_d).then(pl.col("first_date")).min().alias(f"{d}|first_date"),
+        ]
+    return agg.group_by("customer_id").agg(aggs)
 
 
-def _recency_days(cutoff: date, col: str = "last_date") -> pl.Expr:
-    return (pl.lit(cutoff) - pl.col(col)).dt.total_days().cast(pl.Float64).fill_null(NEVER_DAYS)
+def _monthly_wide(monthly: pl.LazyFrame, divisions: Sequence[str]) -> pl.LazyFrame:
+    """Every division's 12-month trend inputs per customer, in one group-by.
+
+    Input: ``_monthly_revenue`` (customer × division × month ``x`` → revenue ``y``).
+    Output: ``customer_id`` and per division ``d``: ``d|sxy`` = Σ x·y, ``d|sy`` = Σ y,
+    ``d|syy`` = Σ y², ``d|months`` = months with a purchase (all 0 without one).
+    """
+    x, y, div = pl.col("x"), pl.col("y"), pl.col("division")
+    aggs: list[pl.Expr] = []
+    for d in divisions:
+        in_d = div == d
+        aggs += [
+            pl.when(in_d).then(x * y).sum().alias(f"{d}|sxy"),
+            pl.when(in_d).then(y).sum().alias(f"{d}|sy"),
+            pl.when(in_d).then(y.pow(2)).sum().alias(f"{d}|syy"),
+            in_d.sum().cast(pl.Float64).alias(f"{d}|months"),
+        ]
+    return monthly.group_by("customer_id").agg(aggs)
 
 
-def _division_block(agg: pl.DataFrame, division: str, cutoff: date, target: bool) -> pl.DataFrame:
-    """Columns for one division from the customer × division aggregates."""
-    d = agg.filter(pl.col("division") == division).drop("division")
-    rec = _recency_days(cutoff)
-    if not target:
-        p = f"d_{division}_"
-        return d.select(
-            "customer_id",
-            *[pl.col(f"tx_{w}m").alias(f"{p}tx_{w}m") for w in WINDOWS],
-            pl.col("rev_12m").alias(f"{p}rev_12m"),
-            pl.col("rev_24m").alias(f"{p}rev_24m"),
-            rec.log1p().alias(f"{p}recency_log"),
-            pl.lit(1.0).alias(f"{p}ever"),
-        )
-    span = (pl.col("last_date") - pl.col("first_date")).dt.total_days().cast(pl.Float64)
-    cadence = pl.when(pl.col("n_dates") > 1).then(span / (pl.col("n_dates") - 1)).otherwise(0.0)
-    return d.select(
-        "customer_id",
-        *[pl.col(f"tx_{w}m").alias(f"tgt_tx_count_{w}m") for w in WINDOWS],
-        *[pl.col(f"rev_{w}m").alias(f"tgt_revenue_{w}m") for w in WINDOWS],
-        pl.col("gp_12m").alias("tgt_gp_12m"),
-        pl.col("tx_12m_off60").alias("tgt_tx_count_12m_off60"),
-        pl.col("rev_12m_off60").alias("tgt_revenue_12m_off60"),
-        (pl.col("tx_12m") - (pl.col("tx_24m") - pl.col("tx_12m"))).alias("tgt_delta_tx_12m"),
-        (
-            pl.col("rev_12m").log1p()
-            - (pl.col("rev_24m") - pl.col("rev_12m")).clip(0, None).log1p()
-        ).alias("tgt_delta_rev_log_12m"),
-        pl.col("tx_all").alias("tgt_tx_count_all"),
-        pl.lit(1.0).alias("tgt_ever"),
+def _days_before(cutoff: date, col: str) -> pl.Expr:
+    """Days from ``col`` to ``cutoff`` as Float64 (null when ``col`` is null)."""
+    return (pl.lit(cutoff) - pl.col(col)).dt.total_days().cast(pl.Float64)
+
+
+def _target_columns(d: str, cutoff: date) -> list[pl.Expr]:
+    """The ``tgt_*`` block of division ``d`` from the wide columns, named ``d|tgt_*``.
+
+    Null (filled later) where the customer never bought from ``d``, as in a left join.
+    """
+
+    def c(name: str) -> pl.Expr:
+        return pl.col(f"{d}|{name}")
+
+    rec = _days_before(cutoff, f"{d}|last_date")  # null: never bought from d
+    n_dates = c("n_dates")
+    span = (c("last_date") - c("first_date")).dt.total_days().cast(pl.Float64)
+    cadence = pl.when(n_dates > 1).then(span / (n_dates - 1)).otherwise(0.0)
+    months, sy = c("months"), c("sy")
+    cols = [
+        *[c(f"tx_{w}m").alias(f"tgt_tx_count_{w}m") for w in WINDOWS],
+        *[c(f"rev_{w}m").alias(f"tgt_revenue_{w}m") for w in WINDOWS],
+        c("gp_12m").alias("tgt_gp_12m"),
+        c("tx_12m_off60").alias("tgt_tx_count_12m_off60"),
+        c("rev_12m_off60").alias("tgt_revenue_12m_off60"),
+        (c("tx_12m") - (c("tx_24m") - c("tx_12m"))).alias("tgt_delta_tx_12m"),
+        (c("rev_12m").log1p() - (c("rev_24m") - c("rev_12m")).clip(0, None).log1p()).alias(
+            "tgt_delta_rev_log_12m"
+        ),
+        c("tx_all").alias("tgt_tx_count_all"),
+        pl.when(c("last_date").is_not_null()).then(1.0).alias("tgt_ever"),
         rec.alias("tgt_recency_days"),
         rec.log1p().alias("tgt_recency_log"),
         *[(-rec / h).exp().alias(f"tgt_recency_decay_{h}") for h in (30, 90, 180)],
-        (pl.lit(cutoff) - pl.col("first_date"))
-        .dt.total_days()
-        .cast(pl.Float64)
-        .alias("tgt_tenure_days"),
+        _days_before(cutoff, f"{d}|first_date").alias("tgt_tenure_days"),
         cadence.alias("tgt_cadence_days"),
         pl.when(cadence > 0).then(rec / cadence).otherwise(0.0).alias("tgt_overdue_ratio"),
-        *[pl.col(f"q{q}_24m").alias(f"tgt_q{q}_24m") for q in range(1, 5)],
-    )
-
-
-def _all_block(agg: pl.DataFrame, cutoff: date, divisions: Sequence[str]) -> pl.DataFrame:
-    """Customer-level totals over all divisions, plus the division mix of 24-month revenue."""
-    sums = [pl.col(f"tx_{w}m").sum().alias(f"all_tx_{w}m") for w in WINDOWS]
-    sums += [pl.col(f"rev_{w}m").sum().alias(f"all_rev_{w}m") for w in WINDOWS]
-    sums += [pl.col(f"q{q}_24m").sum().alias(f"all_q{q}_24m") for q in range(1, 5)]
-    mix = [
-        pl.col("rev_24m").filter(pl.col("division") == d).sum().alias(f"mix_{d}_rev")
-        for d in divisions
+        *[c(f"q{q}_24m").alias(f"tgt_q{q}_24m") for q in range(1, 5)],
+        ((c("sxy") - 5.5 * sy) / _SXX).alias("tgt_month_slope_12m"),
+        ((c("syy") / 12 - (sy / 12).pow(2)).clip(0, None).sqrt()).alias("tgt_month_vol_12m"),
+        months.alias("tgt_active_months_12m"),
     ]
-    out = agg.group_by("customer_id").agg(
-        *sums,
-        *mix,
-        pl.col("gp_12m").sum().alias("all_gp_12m"),
-        pl.col("last_date").max(),
-        pl.col("first_date").min(),
-        (pl.col("tx_24m") > 0).sum().cast(pl.Float64).alias("all_n_divisions_24m"),
-    )
-    total24 = pl.col("all_rev_24m")
-    n24 = pl.col("all_tx_24m")
-    return out.select(
-        "customer_id",
-        *[pl.col(f"all_tx_{w}m") for w in WINDOWS],
-        *[pl.col(f"all_rev_{w}m") for w in WINDOWS],
-        "all_gp_12m",
-        "all_n_divisions_24m",
-        (pl.col("all_tx_12m") - (n24 - pl.col("all_tx_12m"))).alias("all_delta_tx_12m"),
-        _recency_days(cutoff).log1p().alias("all_recency_log"),
-        (pl.lit(cutoff) - pl.col("first_date"))
-        .dt.total_days()
-        .cast(pl.Float64)
-        .alias("all_tenure_days"),
+    return [e.alias(f"{d}|{e.meta.output_name()}") for e in cols]
+
+
+def _other_division_columns(d: str, cutoff: date) -> list[pl.Expr]:
+    """The ``d_<d>_*`` block (division ``d`` seen from another target) from the wide columns."""
+    p = f"d_{d}_"
+    return [
+        *[pl.col(f"{d}|tx_{w}m").alias(f"{p}tx_{w}m") for w in WINDOWS],
+        pl.col(f"{d}|rev_12m").alias(f"{p}rev_12m"),
+        pl.col(f"{d}|rev_24m").alias(f"{p}rev_24m"),
+        _days_before(cutoff, f"{d}|last_date").log1p().alias(f"{p}recency_log"),
+        pl.when(pl.col(f"{d}|last_date").is_not_null()).then(1.0).alias(f"{p}ever"),
+    ]
+
+
+def _all_columns(cutoff: date, divisions: Sequence[str]) -> list[pl.Expr]:
+    """``all_*`` totals and ``mix_<d>_share_24m`` from the wide columns."""
+    total24, n24, tx12 = pl.col("all|rev_24m"), pl.col("all|tx_24m"), pl.col("all|tx_12m")
+    return [
+        *[pl.col(f"all|tx_{w}m").alias(f"all_tx_{w}m") for w in WINDOWS],
+        *[pl.col(f"all|rev_{w}m").alias(f"all_rev_{w}m") for w in WINDOWS],
+        pl.col("all|gp_12m").alias("all_gp_12m"),
+        pl.col("all|n_divisions_24m").alias("all_n_divisions_24m"),
+        (tx12 - (n24 - tx12)).alias("all_delta_tx_12m"),
+        _days_before(cutoff, "all|last_date").log1p().alias("all_recency_log"),
+        _days_before(cutoff, "all|first_date").alias("all_tenure_days"),
         *[
             pl.when(n24 > 0)
-            .then(pl.col(f"all_q{q}_24m") / n24)
+            .then(pl.col(f"all|q{q}_24m") / n24)
             .otherwise(0.0)
             .alias(f"all_q{q}_share_24m")
             for q in range(1, 5)
         ],
         *[
             pl.when(total24 > 0)
-            .then(pl.col(f"mix_{d}_rev") / total24)
+            .then(pl.col(f"{d}|rev_24m") / total24)
             .otherwise(0.0)
             .alias(f"mix_{d}_share_24m")
             for d in divisions
         ],
-    )
+    ]
 
 
 def _install_base(
     assets: pl.DataFrame | None, cutoff: date, divisions: Sequence[str]
-) -> pl.DataFrame | None:
+) -> pl.LazyFrame | None:
     """Install-base features per customer: active and expiring assets per division."""
     if assets is None or "purchase_date" not in assets.columns:
         return None
     horizon = [(0, 3), (3, 6), (6, 12)]
     ends = {m: add_months(cutoff, m) for m in (3, 6, 12)}
-    ab = assets.filter((pl.col("purchase_date") <= cutoff) & (pl.col("expiration_date") > cutoff))
+    ab = assets.lazy().filter(
+        (pl.col("purchase_date") <= cutoff) & (pl.col("expiration_date") > cutoff)
+    )
     exp = pl.col("expiration_date")
     aggs: list[pl.Expr] = []
     for d in divisions:
@@ -288,24 +327,29 @@ def _install_base(
 
 @dataclass
 class SharedParts:
-    """What every target division's matrix at one cutoff has in common (computed once)."""
+    """What every target division's matrix at one cutoff has in common (computed once).
+
+    ``wide`` has one row per customer created by the cutoff (sorted by ``customer_id``)
+    and every column any division's matrix needs, already filled: the head columns,
+    the shared columns named as in the matrices (``base_columns``, in matrix order)
+    and per division ``d`` its target block as ``d|tgt_*``.
+    """
 
     cutoff: date
     divisions: tuple[str, ...]
-    base: pl.DataFrame  # customer_id, calendar, tenure, all/mix, every d_ block, ib, categories
-    targets: dict[str, pl.DataFrame]  # division -> its tgt_ block and 12-month trend (unfilled)
+    wide: pl.DataFrame
+    base_columns: tuple[str, ...]  # shared feature columns in matrix order (after the head)
+    target_columns: tuple[str, ...]  # target block names in matrix order (without d| prefix)
 
 
-def _fill(frame: pl.DataFrame) -> pl.DataFrame:
-    """What "no event" means for each family, then every feature as Float64."""
-    never = [
-        c for c in frame.columns if c.endswith("_recency_days") or c == "ib_days_to_next_expiry"
-    ]
-    logs = [c for c in frame.columns if c.endswith("_recency_log")]
-    return frame.with_columns(
-        *[pl.col(c).fill_null(NEVER_DAYS) for c in never],
-        *[pl.col(c).fill_null(math.log1p(NEVER_DAYS)) for c in logs],
-    ).with_columns(pl.exclude("customer_id").cast(pl.Float64).fill_null(0.0))
+def _filled(expr: pl.Expr) -> pl.Expr:
+    """What "no event" means for the column's family, then Float64 (see the module docstring)."""
+    name = expr.meta.output_name()
+    if name.endswith("_recency_days") or name == "ib_days_to_next_expiry":
+        expr = expr.fill_null(NEVER_DAYS)
+    elif name.endswith("_recency_log"):
+        expr = expr.fill_null(math.log1p(NEVER_DAYS))
+    return expr.cast(pl.Float64).fill_null(0.0).alias(name)
 
 
 def shared_parts(
@@ -315,7 +359,13 @@ def shared_parts(
     cutoff: date,
     divisions: Sequence[str],
 ) -> SharedParts:
-    """One scan of the data at ``cutoff``: everything the per-division matrices are made of."""
+    """One scan of the data at ``cutoff``: everything the per-division matrices are made of.
+
+    A single lazy query: invoices → customer × division aggregates → one wide row per
+    customer (all divisions side by side), joined to the population, install base and
+    categories; every derived feature of every division is computed in one select.
+    """
+    divisions = tuple(divisions)
     pop = population(customers, cutoff).join(
         customers.select("customer_id", "created_date", "industry", "region").unique("customer_id"),
         on="customer_id",
@@ -324,74 +374,87 @@ def shared_parts(
     tx = transactions.lazy().select(
         "customer_id", "division", "invoice_id", "order_date", "revenue", "gross_profit"
     )
-    agg, monthly = pl.collect_all([_invoice_aggregates(tx, cutoff), _monthly_revenue(tx, cutoff)])
-    base = pop.select(
-        "customer_id",
+    frame = (
+        pop.lazy()
+        .join(
+            _customer_wide(_invoice_aggregates(tx, cutoff), divisions), on="customer_id", how="left"
+        )
+        .join(_monthly_wide(_monthly_revenue(tx, cutoff), divisions), on="customer_id", how="left")
+    )
+    ib = _install_base(assets, cutoff, divisions)
+    ib_columns: list[str] = []
+    if ib is not None:
+        ib_columns = list(ib.collect_schema().names()[1:])
+        frame = frame.join(ib, on="customer_id", how="left")
+    # One-hot industry and region over the customers that exist at the cutoff.
+    cats = [
+        (pl.col(col) == value).cast(pl.Float64).fill_null(0.0).alias(f"cat_{col}_{_slug(value)}")
+        for col in ("industry", "region")
+        for value in sorted(pop[col].drop_nulls().unique().to_list())
+    ]
+    shared = [
         # Calendar position of the label window: lets pooled snapshots learn seasonality.
         pl.lit(float((cutoff + timedelta(days=1)).month)).alias("cal_window_start_month"),
-        (pl.lit(cutoff) - pl.col("created_date"))
-        .dt.total_days()
-        .cast(pl.Float64)
-        .alias("cust_tenure_days"),
+        _days_before(cutoff, "created_date").alias("cust_tenure_days"),
+        *_all_columns(cutoff, divisions),
+        *[e for d in divisions for e in _other_division_columns(d, cutoff)],
+        *[pl.col(c) for c in ib_columns],
+        *cats,
+    ]
+    targets = [e for d in divisions for e in _target_columns(d, cutoff)]
+    # Smoothed target share and seasonality aimed at the label window's first quarter.
+    next_q = ((cutoff + timedelta(days=1)).month - 1) // 3 + 1
+    all24 = pl.col("all_tx_24m")
+    shares: list[pl.Expr] = []
+    for d in divisions:
+        tgt24 = pl.col(f"{d}|tgt_tx_count_24m")
+        total_all = all24.sum()
+        p_pop = pl.when(total_all > 0).then(tgt24.sum() / total_all).otherwise(0.0)
+        shares += [
+            ((tgt24 + SHARE_PRIOR * p_pop) / (all24 + SHARE_PRIOR)).alias(
+                f"{d}|tgt_share_smoothed_24m"
+            ),
+            pl.when(tgt24 > 0)
+            .then(pl.col(f"{d}|tgt_q{next_q}_24m") / tgt24)
+            .otherwise(0.0)
+            .alias(f"{d}|tgt_next_quarter_share_24m"),
+        ]
+    wide = (
+        frame.select("customer_id", *[_filled(e) for e in [*shared, *targets]])
+        .with_columns(shares)
+        .sort("customer_id")
+        .collect(engine="in-memory")
     )
-    blocks = [_all_block(agg, cutoff, divisions)]
-    blocks += [_division_block(agg, d, cutoff, target=False) for d in divisions]
-    ib = _install_base(assets, cutoff, divisions)
-    if ib is not None:
-        blocks.append(ib)
-    for block in blocks:
-        base = base.join(block, on="customer_id", how="left")
-    # One-hot industry and region over the customers that exist at the cutoff.
-    cats = []
-    for col in ("industry", "region"):
-        for value in sorted(pop[col].drop_nulls().unique().to_list()):
-            cats.append(
-                (pop[col] == value)
-                .cast(pl.Float64)
-                .fill_null(0.0)
-                .alias(f"cat_{col}_{_slug(value)}")
-            )
-    base = _fill(base.join(pop.select("customer_id", *cats), on="customer_id", how="left"))
-    targets = {
-        d: _division_block(agg, d, cutoff, target=True).join(
-            _monthly_trend(monthly, d), on="customer_id", how="left"
-        )
-        for d in divisions
-    }
-    return SharedParts(cutoff=cutoff, divisions=tuple(divisions), base=base, targets=targets)
+    names = [e.meta.output_name() for e in shared[2:]]
+    tgt_names = [e.meta.output_name().split("|", 1)[1] for e in _target_columns("x", cutoff)]
+    tgt_names = [n for n in tgt_names if not re.fullmatch(r"tgt_q\d_24m", n)]
+    return SharedParts(
+        cutoff=cutoff,
+        divisions=divisions,
+        wide=wide,
+        base_columns=tuple(names),
+        target_columns=tuple(tgt_names),
+    )
 
 
 def assemble(parts: SharedParts, target_division: str) -> pl.DataFrame:
     """The feature matrix of ``target_division`` from the shared parts (see build_features).
 
     Column order: customer, calendar and tenure, the target block, then the shared
-    blocks without the target's own ``d_<target>_*`` columns (the target block has them).
+    blocks without the target's own ``d_<target>_*`` columns (the target block has them),
+    then the smoothed target share and the next-quarter share. Only selects columns.
     """
     if target_division not in parts.divisions:
         raise ValueError(
             f"target division {target_division!r} is not one of {list(parts.divisions)}"
         )
-    head = ["customer_id", "cal_window_start_month", "cust_tenure_days"]
-    own = [c for c in parts.base.columns if c.startswith(f"d_{target_division}_")]
-    frame = _fill(
-        parts.base.select(head).join(parts.targets[target_division], on="customer_id", how="left")
-    ).join(parts.base.drop(head[1:], *own), on="customer_id", how="left")
-
-    # Smoothed target share and seasonality aimed at the label window's first quarter.
-    tgt24, all24 = pl.col("tgt_tx_count_24m"), pl.col("all_tx_24m")
-    total_all = float(frame["all_tx_24m"].sum())
-    p_pop = float(frame["tgt_tx_count_24m"].sum()) / total_all if total_all > 0 else 0.0
-    next_q = ((parts.cutoff + timedelta(days=1)).month - 1) // 3 + 1
-    return (
-        frame.with_columns(
-            ((tgt24 + SHARE_PRIOR * p_pop) / (all24 + SHARE_PRIOR)).alias("tgt_share_smoothed_24m"),
-            pl.when(tgt24 > 0)
-            .then(pl.col(f"tgt_q{next_q}_24m") / tgt24)
-            .otherwise(0.0)
-            .alias("tgt_next_quarter_share_24m"),
-        )
-        .drop([f"tgt_q{q}_24m" for q in range(1, 5)])
-        .sort("customer_id")
+    own = f"d_{target_division}_"
+    tail = ("tgt_share_smoothed_24m", "tgt_next_quarter_share_24m")
+    return parts.wide.select(
+        *_HEAD,
+        *[pl.col(f"{target_division}|{n}").alias(n) for n in parts.target_columns],
+        *[c for c in parts.base_columns if not c.startswith(own)],
+        *[pl.col(f"{target_division}|{n}").alias(n) for n in tail],
     )
 
 
