@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 
 from gosales_assets.labels import population
@@ -83,64 +84,6 @@ def truncate_inputs(
     return tx, cu, ab
 
 
-def _invoice_aggregates(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
-    """Per customer × division: conditional counts/sums of invoices dated <= cutoff."""
-    starts = {w: add_months(cutoff, -w) for w in WINDOWS}
-    off_end = cutoff - timedelta(days=OFFSET_DAYS)
-    off_start = add_months(off_end, -12)
-    inv = (
-        tx.filter(pl.col("order_date") <= cutoff)
-        .group_by("customer_id", "division", "invoice_id")
-        .agg(
-            pl.col("order_date").min(),
-            pl.col("revenue").sum(),
-            pl.col("gross_profit").sum(),
-        )
-    )
-    # Conditional columns first, then plain sums: several times faster than
-    # ``col.filter(cond).sum()`` inside the aggregation.
-    date_ = pl.col("order_date")
-    zero = pl.lit(0.0)
-    off = (date_ > off_start) & (date_ <= off_end)
-    quarter = ((date_.dt.month() - 1) // 3) + 1
-    flags: list[pl.Expr] = []
-    for w, s in starts.items():
-        flags.append((date_ > s).cast(pl.Float64).alias(f"tx_{w}m"))
-        flags.append(pl.when(date_ > s).then(pl.col("revenue")).otherwise(zero).alias(f"rev_{w}m"))
-    flags += [
-        pl.when(date_ > starts[12]).then(pl.col("gross_profit")).otherwise(zero).alias("gp_12m"),
-        off.cast(pl.Float64).alias("tx_12m_off60"),
-        pl.when(off).then(pl.col("revenue")).otherwise(zero).alias("rev_12m_off60"),
-    ]
-    # Quarter-of-year counts over 24 months (seasonality shares).
-    flags += [
-        ((date_ > starts[24]) & (quarter == q)).cast(pl.Float64).alias(f"q{q}_24m")
-        for q in range(1, 5)
-    ]
-    summed = [f.meta.output_name() for f in flags]
-    aggs: list[pl.Expr] = [pl.col(summed).sum()]
-    aggs += [
-        pl.len().cast(pl.Float64).alias("tx_all"),
-        date_.max().alias("last_date"),
-        date_.min().alias("first_date"),
-        date_.n_unique().cast(pl.Float64).alias("n_dates"),
-    ]
-    inv = inv.with_columns(flags)
-    return inv.group_by("customer_id", "division").agg(aggs)
-
-
-def _monthly_revenue(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
-    """Revenue per customer × division × month of the last 12 (``x`` 0 = oldest, 11 = newest)."""
-    start = add_months(cutoff, -12)
-    k = ((pl.lit(cutoff) - pl.col("order_date")).dt.total_days() / 30.4375).floor().clip(0, 11)
-    return (
-        tx.filter((pl.col("order_date") > start) & (pl.col("order_date") <= cutoff))
-        .with_columns(x=(11 - k).cast(pl.Float64))
-        .group_by("customer_id", "division", "x")
-        .agg(pl.col("revenue").sum().alias("y"))
-    )
-
-
 # Per customer × division sums of ``_invoice_aggregates`` that become per-division columns.
 _DIVISION_SUMS = (
     *[f"{kind}_{w}m" for w in WINDOWS for kind in ("tx", "rev")],
@@ -154,62 +97,237 @@ _DIVISION_SUMS = (
 _HEAD = ("customer_id", "cal_window_start_month", "cust_tenure_days")
 
 
-def _customer_wide(agg: pl.LazyFrame, divisions: Sequence[str]) -> pl.LazyFrame:
-    """One group-by from customer × division aggregates to one row per customer.
+_EPOCH = date(1970, 1, 1)
+_NO_DAY = float("nan")  # "no such date" in the day-number arrays (becomes null)
 
-    Input: ``_invoice_aggregates`` (one row per customer × division, dated <= cutoff).
-    Output: ``customer_id``; all-division totals (``all|*``, summed over every division
-    in the data, listed or not); and for each listed division ``d`` its aggregates as
-    columns ``d|<name>`` (0 / null when the customer never bought from ``d``).
+
+def _day(d: date) -> int:
+    """Days since 1970-01-01 (the physical value of a polars Date)."""
+    return (d - _EPOCH).days
+
+
+def _invoice_aggregates(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
+    """Invoices dated <= cutoff: one row per customer × division code × invoice.
+
+    Input: transaction lines with ``customer_id, division`` (integer code), ``invoice_id,
+    order_date, revenue, gross_profit``. Output: the same keys with the invoice's date
+    (its first line's), revenue and gross profit; only lines dated <= ``cutoff`` are read.
     """
-    div = pl.col("division")
-    aggs: list[pl.Expr] = [
-        pl.col(c).sum().alias(f"all|{c}")
-        for c in (
-            *[f"tx_{w}m" for w in WINDOWS],
-            *[f"rev_{w}m" for w in WINDOWS],
-            *[f"q{q}_24m" for q in range(1, 5)],
-            "gp_12m",
+    return (
+        tx.filter(pl.col("order_date") <= cutoff)
+        .group_by("customer_id", "division", "invoice_id")
+        .agg(
+            pl.col("order_date").min(),
+            pl.col("revenue").sum(),
+            pl.col("gross_profit").sum(),
         )
-    ]
-    aggs += [
-        pl.col("last_date").max().alias("all|last_date"),
-        pl.col("first_date").min().alias("all|first_date"),
-        (pl.col("tx_24m") > 0).sum().cast(pl.Float64).alias("all|n_divisions_24m"),
-    ]
-    for d in divisions:
-        in_d = div == d
-        aggs += [pl.when(in_d).then(pl.col(c)).sum().alias(f"{d}|{c}") for c in _DIVISION_SUMS]
-        aggs += [
-            pl.when(in_d).then(pl.col("last_date")).max().alias(f"{d}|last_date"),
-            pl.when(in_d).then(pl.col("first_date")).min().alias(f"{d}|first_date"),
-        ]
-    return agg.group_by("customer_id").agg(aggs)
+    )
 
 
-def _monthly_wide(monthly: pl.LazyFrame, divisions: Sequence[str]) -> pl.LazyFrame:
-    """Every division's 12-month trend inputs per customer, in one group-by.
+def _monthly_lines(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
+    """Lines of the last 12 months with their month ``x`` (0 = oldest, 11 = newest)."""
+    start = add_months(cutoff, -12)
+    k = ((pl.lit(cutoff) - pl.col("order_date")).dt.total_days() / 30.4375).floor().clip(0, 11)
+    return tx.filter((pl.col("order_date") > start) & (pl.col("order_date") <= cutoff)).select(
+        "customer_id", "division", (11 - k).cast(pl.Int64).alias("x"), "revenue"
+    )
 
-    Input: ``_monthly_revenue`` (customer × division × month ``x`` → revenue ``y``).
-    Output: ``customer_id`` and per division ``d``: ``d|sxy`` = Σ x·y, ``d|sy`` = Σ y,
-    ``d|syy`` = Σ y², ``d|months`` = months with a purchase (all 0 without one).
+
+class _Population:
+    """Row of a customer id in the sorted population ``ids`` (the rows of the matrices)."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+        self.n = len(ids)
+        self._lut: np.ndarray | None = None
+        if self.n and ids[0] >= 0 and ids[-1] <= 8 * self.n + (1 << 20):
+            # Small, non-negative ids: a direct lookup table (faster than a binary search).
+            self._lut = np.full(int(ids[-1]) + 1, -1, dtype=np.int64)
+            self._lut[ids] = np.arange(self.n)
+
+    def rows(self, customer: np.ndarray) -> np.ndarray:
+        """Row of each id in ``customer``; -1 for ids outside the population."""
+        if self.n == 0:
+            return np.full(len(customer), -1, dtype=np.int64)
+        if self._lut is not None:
+            inside = (customer >= 0) & (customer < len(self._lut))
+            out = np.full(len(customer), -1, dtype=np.int64)
+            out[inside] = self._lut[customer[inside]]
+            return out
+        row = np.minimum(np.searchsorted(self.ids, customer), self.n - 1)
+        return np.where(self.ids[row] == customer, row, -1)
+
+
+@dataclass
+class _Cells:
+    """Cell of each kept row in a division × customer grid (``k`` codes × ``n`` rows).
+
+    ``cell`` is ``code * n + row`` for the rows whose customer is in the population
+    (``keep``); grids are ``k × n`` arrays, one contiguous row per division code.
     """
-    x, y, div = pl.col("x"), pl.col("y"), pl.col("division")
-    aggs: list[pl.Expr] = []
-    for d in divisions:
-        in_d = div == d
-        aggs += [
-            pl.when(in_d).then(x * y).sum().alias(f"{d}|sxy"),
-            pl.when(in_d).then(y).sum().alias(f"{d}|sy"),
-            pl.when(in_d).then(y.pow(2)).sum().alias(f"{d}|syy"),
-            in_d.sum().cast(pl.Float64).alias(f"{d}|months"),
-        ]
-    return monthly.group_by("customer_id").agg(aggs)
+
+    n: int
+    k: int
+    keep: np.ndarray
+    cell: np.ndarray
+
+    @classmethod
+    def of(cls, pop: _Population, k: int, customer: np.ndarray, code: np.ndarray) -> _Cells:
+        row = pop.rows(customer)
+        keep = row >= 0
+        return cls(n=pop.n, k=k, keep=keep, cell=code[keep] * pop.n + row[keep])
+
+    def sum(self, weights: np.ndarray | None = None, where: np.ndarray | None = None) -> np.ndarray:
+        """Per cell sum of the kept ``weights`` (row count when None), over the kept rows
+        where ``where`` holds (all when None), as a ``k × n`` Float64 grid."""
+        cell = self.cell if where is None else self.cell[where]
+        if weights is not None and where is not None:
+            weights = weights[where]
+        out = np.bincount(cell, weights=weights, minlength=self.n * self.k)
+        return out.astype(np.float64, copy=False).reshape(self.k, self.n)
+
+    def extreme(self, values: np.ndarray, largest: bool) -> np.ndarray:
+        """Per cell max (``largest``) or min of the kept ``values``; NaN for empty cells."""
+        fill = np.iinfo(np.int64).min if largest else np.iinfo(np.int64).max
+        out = np.full(self.n * self.k, fill, dtype=np.int64)
+        (np.maximum if largest else np.minimum).at(out, self.cell, values)
+        grid = out.astype(np.float64)
+        grid[out == fill] = _NO_DAY
+        return grid.reshape(self.k, self.n)
+
+
+def _division_grids(
+    inv: pl.DataFrame, pop: _Population, k: int, cutoff: date
+) -> dict[str, np.ndarray]:
+    """Division × customer aggregates of the invoices as ``k × n`` grids.
+
+    Input: ``_invoice_aggregates`` rows (division as code ``0..k-1``). Output: name →
+    grid for every name in ``_DIVISION_SUMS`` plus ``last_date``/``first_date`` (day
+    numbers, NaN when the customer never bought from the division). Windows are
+    ``(start, ...]`` on the invoice date; ``tx_12m_off60`` covers the 12 months
+    ending 60 days before the cutoff.
+    """
+    cells = _Cells.of(
+        pop, k, inv.get_column("customer_id").to_numpy(), inv.get_column("division").to_numpy()
+    )
+    day = inv.get_column("order_date").cast(pl.Int64).to_numpy()[cells.keep]
+    rev = inv.get_column("revenue").to_numpy()[cells.keep]
+    gp = inv.get_column("gross_profit").to_numpy()[cells.keep]
+    off_end = cutoff - timedelta(days=OFFSET_DAYS)
+    off = (day > _day(add_months(off_end, -12))) & (day <= _day(off_end))
+    out: dict[str, np.ndarray] = {}
+    for w in WINDOWS:
+        inside = day > _day(add_months(cutoff, -w))
+        out[f"tx_{w}m"] = cells.sum(where=inside)
+        out[f"rev_{w}m"] = cells.sum(rev, where=inside)
+        if w == 12:
+            out["gp_12m"] = cells.sum(gp, where=inside)
+    out["tx_12m_off60"] = cells.sum(where=off)
+    out["rev_12m_off60"] = cells.sum(rev, where=off)
+    in24 = day > _day(add_months(cutoff, -24))
+    quarter = (day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) // 3
+    for q in range(4):
+        out[f"q{q + 1}_24m"] = cells.sum(where=in24 & (quarter == q))
+    out["tx_all"] = cells.sum()
+    out["last_date"] = cells.extreme(day, largest=True)
+    out["first_date"] = cells.extreme(day, largest=False)
+    # Distinct invoice dates per cell: sort (cell, day) pairs, count the first of each run.
+    key = np.sort(cells.cell * (1 << 22) + (day - (day.min() if len(day) else 0)))
+    first = np.ones(len(key), dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    distinct = _Cells(n=cells.n, k=k, keep=first, cell=key[first] >> 22)
+    out["n_dates"] = distinct.sum()
+    return out
+
+
+def _monthly_grids(lines: pl.DataFrame, pop: _Population, k: int) -> dict[str, np.ndarray]:
+    """12-month trend inputs per division × customer as ``k × n`` grids.
+
+    Input: ``_monthly_lines``. Output: ``sxy`` = Σ x·y, ``sy`` = Σ y, ``syy`` = Σ y² over
+    the months ``x`` with revenue ``y`` (a month's revenue is the sum of its lines), and
+    ``months`` = number of months with at least one line.
+    """
+    cells = _Cells.of(
+        pop, k, lines.get_column("customer_id").to_numpy(), lines.get_column("division").to_numpy()
+    )
+    month = cells.cell * 12 + lines.get_column("x").to_numpy()[cells.keep]
+    size = cells.n * k * 12
+    rev = lines.get_column("revenue").to_numpy()[cells.keep]
+    used = np.flatnonzero(np.bincount(month, minlength=size))  # months with a line
+    y = np.bincount(month, weights=rev, minlength=size)[used]
+    owner = _Cells(n=cells.n, k=k, keep=np.ones(len(used), dtype=bool), cell=used // 12)
+    return {
+        "sxy": owner.sum(y * (used % 12)),
+        "sy": owner.sum(y),
+        "syy": owner.sum(y**2),
+        "months": owner.sum(),
+    }
+
+
+def _install_base(
+    assets: pl.DataFrame | None, pop: _Population, cutoff: date, divisions: Sequence[str]
+) -> dict[str, np.ndarray] | None:
+    """Install-base features per population row: active and expiring assets per division.
+
+    Active at ``C``: purchased on or before ``C`` and expiring after it. Expiry bands
+    are ``(C, C+3m]``, ``(C+3m, C+6m]`` and ``(C+6m, C+12m]``; ``ib_days_to_next_expiry``
+    is NaN (null) for customers without an active asset. None without an install base.
+    """
+    if assets is None or "purchase_date" not in assets.columns:
+        return None
+    k = len(divisions)
+    ab = assets.filter(
+        (pl.col("purchase_date") <= cutoff) & (pl.col("expiration_date") > cutoff)
+    ).select(
+        "customer_id",
+        pl.col("division").replace_strict(
+            list(divisions), list(range(k)), default=k, return_dtype=pl.Int64
+        ),
+        pl.col("expiration_date").cast(pl.Int64),
+    )
+    customer = ab.get_column("customer_id").to_numpy()
+    exp = ab.get_column("expiration_date").to_numpy()
+    cells = _Cells.of(pop, k + 1, customer, ab.get_column("division").to_numpy())
+    exp = exp[cells.keep]
+    ends = {m: _day(add_months(cutoff, m)) for m in (0, 3, 6, 12)}
+    ends[0] = _day(cutoff)
+    active = cells.sum()
+    bands = {
+        (lo, hi): cells.sum(where=(exp > ends[lo]) & (exp <= ends[hi]))
+        for lo, hi in ((0, 3), (3, 6), (6, 12))
+    }
+    out: dict[str, np.ndarray] = {}
+    for i, d in enumerate(divisions):
+        out[f"ib_{d}_active"] = active[i]
+        for (lo, hi), grid in bands.items():
+            out[f"ib_{d}_exp_{lo}_{hi}m"] = grid[i]
+    rows = _Cells(n=cells.n, k=1, keep=cells.keep, cell=cells.cell % cells.n)
+    out["ib_days_to_next_expiry"] = rows.extreme(exp, largest=False)[0] - ends[0]
+    return out
+
+
+def _unlisted_divisions_24m(
+    transactions: pl.DataFrame, pop: _Population, cutoff: date, divisions: Sequence[str]
+) -> np.ndarray:
+    """Per population row: divisions not in ``divisions`` with an invoice in the 24 months
+    to ``cutoff`` (each counted apart; only needed when the data has such divisions)."""
+    start = add_months(cutoff, -24)
+    tx = transactions.lazy().filter(~pl.col("division").is_in(list(divisions)))
+    per = (
+        _invoice_aggregates(tx, cutoff)
+        .filter(pl.col("order_date") > start)
+        .group_by("customer_id")
+        .agg(pl.col("division").n_unique().cast(pl.Float64).alias("n"))
+        .collect()
+    )
+    customer = per.get_column("customer_id").to_numpy()
+    rows = _Cells.of(pop, 1, customer, np.zeros(len(customer), dtype=np.int64))
+    return rows.sum(per.get_column("n").to_numpy()[rows.keep])[0].astype(np.int64)
 
 
 def _days_before(cutoff: date, col: str) -> pl.Expr:
-    """Days from ``col`` to ``cutoff`` as Float64 (null when ``col`` is null)."""
-    return (pl.lit(cutoff) - pl.col(col)).dt.total_days().cast(pl.Float64)
+    """Days from the day number in ``col`` to ``cutoff`` (Float64; null when ``col`` is null)."""
+    return pl.lit(float(_day(cutoff))) - pl.col(col)
 
 
 def _target_columns(d: str, cutoff: date) -> list[pl.Expr]:
@@ -223,7 +341,7 @@ def _target_columns(d: str, cutoff: date) -> list[pl.Expr]:
 
     rec = _days_before(cutoff, f"{d}|last_date")  # null: never bought from d
     n_dates = c("n_dates")
-    span = (c("last_date") - c("first_date")).dt.total_days().cast(pl.Float64)
+    span = c("last_date") - c("first_date")
     cadence = pl.when(n_dates > 1).then(span / (n_dates - 1)).otherwise(0.0)
     months, sy = c("months"), c("sy")
     cols = [
@@ -292,39 +410,6 @@ def _all_columns(cutoff: date, divisions: Sequence[str]) -> list[pl.Expr]:
     ]
 
 
-def _install_base(
-    assets: pl.DataFrame | None, cutoff: date, divisions: Sequence[str]
-) -> pl.LazyFrame | None:
-    """Install-base features per customer: active and expiring assets per division."""
-    if assets is None or "purchase_date" not in assets.columns:
-        return None
-    horizon = [(0, 3), (3, 6), (6, 12)]
-    ends = {m: add_months(cutoff, m) for m in (3, 6, 12)}
-    ab = assets.lazy().filter(
-        (pl.col("purchase_date") <= cutoff) & (pl.col("expiration_date") > cutoff)
-    )
-    exp = pl.col("expiration_date")
-    aggs: list[pl.Expr] = []
-    for d in divisions:
-        in_d = pl.col("division") == d
-        aggs.append(in_d.sum().cast(pl.Float64).alias(f"ib_{d}_active"))
-        for lo, hi in horizon:
-            low = pl.lit(cutoff) if lo == 0 else pl.lit(ends[lo])
-            aggs.append(
-                (in_d & (exp > low) & (exp <= ends[hi]))
-                .sum()
-                .cast(pl.Float64)
-                .alias(f"ib_{d}_exp_{lo}_{hi}m")
-            )
-    aggs.append(
-        (exp.min() - pl.lit(cutoff))
-        .dt.total_days()
-        .cast(pl.Float64)
-        .alias("ib_days_to_next_expiry")
-    )
-    return ab.group_by("customer_id").agg(aggs)
-
-
 @dataclass
 class SharedParts:
     """What every target division's matrix at one cutoff has in common (computed once).
@@ -361,31 +446,58 @@ def shared_parts(
 ) -> SharedParts:
     """One scan of the data at ``cutoff``: everything the per-division matrices are made of.
 
-    A single lazy query: invoices → customer × division aggregates → one wide row per
-    customer (all divisions side by side), joined to the population, install base and
-    categories; every derived feature of every division is computed in one select.
+    Polars reads the lines dated <= ``cutoff`` once (invoices and the last 12 months'
+    lines, one ``collect_all``); every customer × division aggregate of every division
+    is then one ``bincount`` over a dense customer × division grid (numpy); and every
+    derived feature of every division is computed in one select over the resulting
+    wide frame (one row per customer created by the cutoff, sorted).
     """
     divisions = tuple(divisions)
+    k = len(divisions)
     pop = population(customers, cutoff).join(
         customers.select("customer_id", "created_date", "industry", "region").unique("customer_id"),
         on="customer_id",
         how="left",
     )
+    rows = _Population(pop.get_column("customer_id").to_numpy())
+    # Division as a code: 0..k-1 in ``divisions`` order, k for any division not listed.
+    code = pl.col("division").replace_strict(
+        list(divisions), list(range(k)), default=k, return_dtype=pl.Int64
+    )
     tx = transactions.lazy().select(
-        "customer_id", "division", "invoice_id", "order_date", "revenue", "gross_profit"
+        "customer_id", code, "invoice_id", "order_date", "revenue", "gross_profit"
     )
-    frame = (
-        pop.lazy()
-        .join(
-            _customer_wide(_invoice_aggregates(tx, cutoff), divisions), on="customer_id", how="left"
-        )
-        .join(_monthly_wide(_monthly_revenue(tx, cutoff), divisions), on="customer_id", how="left")
+    inv, lines = pl.collect_all(
+        [_invoice_aggregates(tx, cutoff), _monthly_lines(tx, cutoff)], engine="streaming"
     )
-    ib = _install_base(assets, cutoff, divisions)
-    ib_columns: list[str] = []
-    if ib is not None:
-        ib_columns = list(ib.collect_schema().names()[1:])
-        frame = frame.join(ib, on="customer_id", how="left")
+    grids = _division_grids(inv, rows, k + 1, cutoff)
+    columns: dict[str, np.ndarray] = {}
+    for c in (
+        *[f"tx_{w}m" for w in WINDOWS],
+        *[f"rev_{w}m" for w in WINDOWS],
+        *[f"q{q}_24m" for q in range(1, 5)],
+        "gp_12m",
+    ):
+        columns[f"all|{c}"] = grids[c].sum(axis=0)
+    columns["all|last_date"] = np.fmax.reduce(grids["last_date"], axis=0)
+    columns["all|first_date"] = np.fmin.reduce(grids["first_date"], axis=0)
+    n_divisions = (grids["tx_24m"][:k] > 0).sum(axis=0)
+    if (grids["tx_24m"][k] > 0).any():  # unlisted divisions: count each one apart
+        n_divisions = n_divisions + _unlisted_divisions_24m(transactions, rows, cutoff, divisions)
+    columns["all|n_divisions_24m"] = n_divisions.astype(np.float64)
+    monthly = _monthly_grids(lines, rows, k + 1)
+    for i, d in enumerate(divisions):
+        for c in (*_DIVISION_SUMS, "last_date", "first_date"):
+            columns[f"{d}|{c}"] = grids[c][i]
+        for c, grid in monthly.items():
+            columns[f"{d}|{c}"] = grid[i]
+    ib = _install_base(assets, rows, cutoff, divisions)
+    ib_columns = list(ib) if ib is not None else []
+    columns.update(ib or {})
+    frame = pop.with_columns(
+        pl.Series(name, values, dtype=pl.Float64, nan_to_null=True)
+        for name, values in columns.items()
+    ).lazy()
     # One-hot industry and region over the customers that exist at the cutoff.
     cats = [
         (pl.col(col) == value).cast(pl.Float64).fill_null(0.0).alias(f"cat_{col}_{_slug(value)}")
@@ -395,7 +507,10 @@ def shared_parts(
     shared = [
         # Calendar position of the label window: lets pooled snapshots learn seasonality.
         pl.lit(float((cutoff + timedelta(days=1)).month)).alias("cal_window_start_month"),
-        _days_before(cutoff, "created_date").alias("cust_tenure_days"),
+        (pl.lit(cutoff) - pl.col("created_date"))
+        .dt.total_days()
+        .cast(pl.Float64)
+        .alias("cust_tenure_days"),
         *_all_columns(cutoff, divisions),
         *[e for d in divisions for e in _other_division_columns(d, cutoff)],
         *[pl.col(c) for c in ib_columns],
@@ -422,7 +537,6 @@ def shared_parts(
     wide = (
         frame.select("customer_id", *[_filled(e) for e in [*shared, *targets]])
         .with_columns(shares)
-        .sort("customer_id")
         .collect(engine="in-memory")
     )
     names = [e.meta.output_name() for e in shared[2:]]
