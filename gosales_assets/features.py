@@ -427,14 +427,12 @@ class SharedParts:
     target_columns: tuple[str, ...]  # target block names in matrix order (without d| prefix)
 
 
-def _filled(expr: pl.Expr) -> pl.Expr:
-    """What "no event" means for the column's family, then Float64 (see the module docstring)."""
-    name = expr.meta.output_name()
-    if name.endswith("_recency_days") or name == "ib_days_to_next_expiry":
-        expr = expr.fill_null(NEVER_DAYS)
-    elif name.endswith("_recency_log"):
-        expr = expr.fill_null(math.log1p(NEVER_DAYS))
-    return expr.cast(pl.Float64).fill_null(0.0).alias(name)
+def _fill(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """What "no event" (null) means for each family, then every feature as Float64."""
+    return frame.with_columns(
+        pl.col(r"^(.*_recency_days|ib_days_to_next_expiry)$").fill_null(NEVER_DAYS),
+        pl.col(r"^.*_recency_log$").fill_null(math.log1p(NEVER_DAYS)),
+    ).with_columns(pl.exclude("customer_id").cast(pl.Float64).fill_null(0.0))
 
 
 def shared_parts(
@@ -494,9 +492,10 @@ def shared_parts(
     ib = _install_base(assets, rows, cutoff, divisions)
     ib_columns = list(ib) if ib is not None else []
     columns.update(ib or {})
-    frame = pop.with_columns(
-        pl.Series(name, values, dtype=pl.Float64, nan_to_null=True)
-        for name, values in columns.items()
+    # Day numbers and the expiry horizon are NaN where there is no such date: null.
+    dates = [c for c in columns if c.endswith("_date") or c == "ib_days_to_next_expiry"]
+    frame = pl.concat(
+        [pop, pl.DataFrame(columns).with_columns(pl.col(dates).fill_nan(None))], how="horizontal"
     ).lazy()
     # One-hot industry and region over the customers that exist at the cutoff.
     cats = [
@@ -535,7 +534,7 @@ def shared_parts(
             .alias(f"{d}|tgt_next_quarter_share_24m"),
         ]
     wide = (
-        frame.select("customer_id", *[_filled(e) for e in [*shared, *targets]])
+        _fill(frame.select("customer_id", *shared, *targets))
         .with_columns(shares)
         .collect(engine="in-memory")
     )
