@@ -31,9 +31,12 @@ Feature families (prefix → meaning; windows are calendar months back from ``C`
   across pooled snapshots).
 - ``cust_tenure_days``; ``cat_industry_<v>`` and ``cat_region_<v>`` one-hot.
 
-Implementation: a single group-by over invoices × division with conditional
-aggregations (polars, lazy), then one column block per division; about 10x
-fewer passes than per-division groupbys (see bench/RESULTS.md).
+Implementation: polars reads the lines dated <= ``C`` once (one ``collect_all``:
+the invoice group-by and the last 12 months' lines); every customer × division
+aggregate of every division is then a numpy ``bincount`` over one dense
+division × customer grid (no per-division group-by or join); one polars select
+derives all divisions' columns into a wide frame, and each division's matrix is
+a column selection of it (see bench/RESULTS.md).
 """
 
 from __future__ import annotations
