@@ -8,7 +8,7 @@ Graph (``division × cutoff`` unless noted)::
                             ├─ candidate_model ─┐  checks: promotion_gates, leakage_gauntlet (blocking)
                             ├─ holdout_metrics  │  check: schema
                             └─ candidate_report │
-                                 └─ model_card  └─ promoted_model ─ icp_scores (division only)
+                                 └─ model_card  └─ promoted_model ─ icp_scores (division only)  checks: schema, score_drift (WARN)
                                                         └─ whitespace (all divisions, unpartitioned)
 
 The gates are blocking checks on ``candidate_model``: a failed gate skips
@@ -44,6 +44,7 @@ from shared.dagster_helpers import (
     schema_check_result,
     warehouse_metadata,
 )
+from shared.drift import SIGNIFICANT, psi, psi_label
 from shared.metrics import calibration_bins
 from shared.modelcard import write_model_card
 from shared.partitions import cutoff_multi_partitions, parse_partition_key, to_date
@@ -315,6 +316,10 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
                 "model_meta.json",
             )
             tracker.log_text(gates.to_markdown(), "gates.md")
+            # the baseline score_drift compares today's scores with, should this model serve
+            tracker.log_dict(
+                {"candidate": [float(v) for v in scores["candidate"]]}, "holdout_scores.json"
+            )
             run_id, link = run.info.run_id, tracker.run_link(run)
 
         bundle = {
@@ -699,6 +704,34 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         )
 
     @dg.asset_check(
+        asset=key("icp_scores"),
+        partitions_def=division_parts,
+        description="Drift (WARN): PSI of today's scores against the champion's scores on its "
+        "out-of-time holdout (< 0.1 stable, 0.1-0.25 moderate, > 0.25 significant). A failure "
+        "starts a retrain through the gosales_drift_retrain sensor.",
+    )
+    def score_drift(tracker: MLflowTracker, icp_scores: pl.DataFrame) -> dg.AssetCheckResult:
+        if icp_scores.height == 0:
+            return dg.AssetCheckResult(
+                passed=True, severity=dg.AssetCheckSeverity.WARN, description="nothing scored"
+            )
+        try:
+            base = tracker.load_dict(icp_scores["run_id"][0], "holdout_scores.json")["candidate"]
+        except Exception:  # a champion logged before holdout scores were kept
+            return dg.AssetCheckResult(
+                passed=True,
+                severity=dg.AssetCheckSeverity.WARN,
+                description="no holdout scores logged with this champion: drift not measured",
+            )
+        value = psi(base, icp_scores["icp_score"].to_numpy())
+        return dg.AssetCheckResult(
+            passed=value <= SIGNIFICANT,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"PSI {value:.3f} ({psi_label(value)})",
+            metadata={"psi": value, "model_version": icp_scores["model_version"][0]},
+        )
+
+    @dg.asset_check(
         asset=key("whitespace"),
         blocking=True,
         description="whitespace matches its schema (unique ranks, signals in [0, 1], reasons <= 150 chars).",
@@ -735,6 +768,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         promotion_gates,
         leakage_gauntlet,
         icp_scores_schema,
+        score_drift,
         whitespace_schema,
         promoted_model_schema,
     ]

@@ -7,6 +7,9 @@
 * ``leadconv_weekly_retrain`` (Sunday 02:00 UTC): every target at the latest
   configured cutoff (training rows from the last 120 days before the embargo);
   promotion only through the gates.
+* ``leadconv_drift_retrain`` (sensor): the same retrain for the targets whose
+  score PSI exceeds 0.25, once when the daily ``score_drift`` check turns from
+  passed to failed.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from __future__ import annotations
 import dagster as dg
 
 from leadconv_assets.config import LeadconvConfig
+from shared.drift import SIGNIFICANT
+from shared.drift_sensor import drift_retrain_sensor
 
 
 def build_automation(cfg: LeadconvConfig, prefix: list[str], daily: dg.PartitionsDefinition):
-    """Returns ``(jobs, schedules)``."""
+    """Returns ``(jobs, schedules, sensors)``."""
 
     def k(*names: str) -> list[dg.AssetKey]:
         return [dg.AssetKey([*prefix, n]) for n in names]
@@ -80,7 +85,28 @@ def build_automation(cfg: LeadconvConfig, prefix: list[str], daily: dg.Partition
                 tags={"salesml/reason": "weekly retrain"},
             )
 
+    def retrain_on_drift(partition: str | None, metadata: dict, record_id: int):
+        drifted = [t for t in cfg.targets if float(metadata.get(f"psi_{t}", 0.0)) > SIGNIFICANT]
+        return [
+            dg.RunRequest(
+                run_key=f"drift-{t}-{record_id}",
+                partition_key=dg.MultiPartitionKey({"cutoff": latest, "target": t}),
+                tags={"salesml/reason": f"score drift: PSI {float(metadata[f'psi_{t}']):.3f}"},
+            )
+            for t in drifted
+        ]
+
+    drift_sensor = drift_retrain_sensor(
+        name="leadconv_drift_retrain",
+        check_key=dg.AssetCheckKey(dg.AssetKey([*prefix, "lead_scores"]), "score_drift"),
+        job=retrain_job,
+        requests=retrain_on_drift,
+        group_of=lambda partition: "lead_scores",  # one group: each day is a new partition
+        description="Retrains the drifted targets at the latest configured cutoff once when the "
+        "daily lead_scores score_drift check turns from passed to failed (PSI > 0.25).",
+    )
     return (
         [extract_job, scoring_job, retrain_job],
         [extract_schedule, scoring_schedule, leadconv_weekly_retrain],
+        [drift_sensor],
     )

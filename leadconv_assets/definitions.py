@@ -29,7 +29,7 @@ def build_defs(cfg: LeadconvConfig | None = None, source_uri: str | None = None)
     """
     cfg = cfg or load_config()
     assets, checks, parts = build_assets(cfg)
-    jobs, schedules = build_automation(cfg, PREFIX, parts["daily"])
+    jobs, schedules, sensors = build_automation(cfg, PREFIX, parts["daily"])
     source = SourceResource(
         uri=source_uri, env_var=SOURCE_ENV, world_size=cfg.world_size, world_seed=cfg.world_seed
     )
@@ -38,6 +38,7 @@ def build_defs(cfg: LeadconvConfig | None = None, source_uri: str | None = None)
         asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
+        sensors=sensors,
         resources={**common_resources(), "source": source},
     )
 

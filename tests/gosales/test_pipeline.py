@@ -67,6 +67,10 @@ def test_full_partition_promotes_and_scores(salesml_home, tiny_world, tiny_sourc
     assert (
         checks["truncation_invariance"] and checks["promotion_gates"] and checks["leakage_gauntlet"]
     )
+    drift = [
+        e for r in results for e in r.get_asset_check_evaluations() if e.check_name == "score_drift"
+    ]
+    assert drift and "psi" in drift[0].metadata  # measured against the champion's holdout
     division = cfg.divisions[0]
 
     metrics = query_warehouse("SELECT * FROM gosales.holdout_metrics")
