@@ -18,6 +18,11 @@ LOCATIONS = ("gosales_assets", "pricing_assets", "leadconv_assets")
 def main() -> int:
     os.environ.setdefault("SALESML_HOME", os.path.abspath(".salesml"))
     logging.getLogger("dagster").setLevel(logging.WARNING)
+    # MLflow: no per-download progress bars or INFO/WARNING lines between the summaries (its
+    # warning about pickled pricing models is expected: docs/decisions.md). Registration
+    # messages are plain prints in MLflow and stay.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     from shared.demo import demo_instance, run_plan
     from shared.home import dagster_home, home, mlflow_uri, warehouse_path
 
