@@ -38,6 +38,7 @@ from gosales_assets.output_schemas import (
 )
 from shared.dagster_helpers import (
     OWNERS,
+    champion_holdout_scorer,
     md_table,
     numeric_metadata,
     register_if_passed,
@@ -229,19 +230,9 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         """Train, evaluate out of time against rule/champion/oracle, log to MLflow."""
         cutoff, division = _partition(context)
         window = cfg.window_for(division)
-        champ = tracker.champion(model_name(division))
-        champion_note = "no champion serving yet"
-        champion_scorer = None
-        if champ is not None:
-            meta = tracker.load_dict(champ.run_id, "model_meta.json")
-            champion_note = f"champion v{champ.version} (cutoff {meta.get('cutoff')})"
-
-            def champion_scorer(holdout: pl.DataFrame):
-                if not set(meta["features"]) <= set(holdout.columns):
-                    return None  # champion uses features this code no longer builds
-                model = tracker.load_model(champ.model_uri)
-                return model.predict_proba(training.matrix(holdout, meta["features"]))[:, 1]
-
+        champion_scorer, champion_cutoff, champion_note = champion_holdout_scorer(
+            tracker, model_name(division), cutoff, training.matrix
+        )
         ev = training.fit_and_evaluate(
             customers=customers,
             transactions=transactions,
@@ -256,9 +247,15 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
             labels=labels,
             champion_scorer=champion_scorer,
         )
-        if champ is not None and "champion" not in ev.scores:
+        if champion_scorer is not None and "champion" not in ev.scores:
             champion_note += ": not compared (its features are no longer built)"
-        cand, metrics, holdout, scores = ev.candidate, ev.metrics, ev.holdout, ev.scores
+        cand, holdout, scores = ev.candidate, ev.holdout, ev.scores
+        # kept with the metrics so the gate (and its re-check) can refuse to replace a newer champion
+        metrics = ev.metrics.with_columns(
+            champion_cutoff=pl.lit(
+                None if champion_cutoff is None else champion_cutoff.isoformat(), pl.Utf8
+            )
+        )
         holdout_cutoff, overlap, snaps, features = (
             ev.holdout_cutoff,
             ev.overlap,

@@ -25,7 +25,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from gosales_assets.config import GateConfig, TrainingConfig
 from shared.calibration import fit_calibrator
-from shared.gates import Gate, GateReport, gate, skipped_gate
+from shared.gates import Gate, GateReport, gate, newer_champion_gate, skipped_gate
 from shared.metrics import auc_standard_error, classification_summary
 
 GROUPS = ("fit", "early_stop", "calibration", "holdout")
@@ -250,7 +250,10 @@ def promotion_gates(metrics: pl.DataFrame, cfg: GateConfig, division: str) -> Ga
             )
         )
     champ = _metric(metrics, "champion", "auc")
-    if cfg.beat_champion and not math.isnan(champ):
+    newer = newer_champion_gate("auc_vs_champion", metrics, "cutoff_date")
+    if newer is not None:
+        gates.append(newer)
+    elif cfg.beat_champion and not math.isnan(champ):
         se = _metric(metrics, "candidate", "auc_se")
         gates.append(
             gate(

@@ -39,6 +39,7 @@ from leadconv_assets import scores_db, training
 from leadconv_assets.config import LeadconvConfig, end_of_day
 from shared.dagster_helpers import (
     OWNERS,
+    champion_holdout_scorer,
     md_table,
     numeric_metadata,
     register_if_passed,
@@ -82,34 +83,6 @@ def model_name(target: str) -> str:
 def _partition(context: Any) -> tuple[date, str]:
     parts = parse_partition_key(context.partition_key, DIMS)
     return to_date(parts["cutoff"]), parts["target"]
-
-
-def _champion_scorer(
-    context: Any, tracker: MLflowTracker, target: str, cutoff: date
-) -> tuple[Any, date | None, str]:
-    """(holdout scorer of the serving champion, its training cutoff, a note saying which).
-
-    No scorer when nothing serves yet or the champion was trained at a later cutoff:
-    its training period may cover this candidate's holdout, which would flatter it (and
-    the gate refuses an older candidate anyway, from the cutoff).
-    """
-    champ = tracker.champion(model_name(target))
-    if champ is None:
-        return None, None, "no champion serving yet"
-    meta = tracker.load_dict(champ.run_id, "model_meta.json")
-    champ_cutoff = to_date(meta["cutoff"])
-    note = f"champion v{champ.version} (cutoff {champ_cutoff})"
-    if champ_cutoff > cutoff:
-        context.log.info(f"{note} is newer than cutoff {cutoff}: it keeps serving")
-        return None, champ_cutoff, f"{note}: trained on later data, keeps serving"
-
-    def score(holdout: pl.DataFrame) -> Any:
-        if not set(meta["features"]) <= set(holdout.columns):
-            return None  # the champion uses features this code no longer builds
-        model = tracker.load_model(champ.model_uri)
-        return model.predict_proba(training.matrix(holdout, meta["features"]))[:, 1]
-
-    return score, champ_cutoff, note
 
 
 def data_as_of(tables: dict[str, pl.DataFrame]) -> datetime:
@@ -411,8 +384,8 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
     def leadconv_candidate(context, tracker: MLflowTracker, features, labels, clean):
         cutoff, target = _partition(context)
         truth = clean["truth"].get("truth")
-        champion_scorer, champion_cutoff, champion_note = _champion_scorer(
-            context, tracker, target, cutoff
+        champion_scorer, champion_cutoff, champion_note = champion_holdout_scorer(
+            tracker, model_name(target), cutoff, training.matrix
         )
         res = training.fit_and_evaluate(
             features,

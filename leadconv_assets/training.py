@@ -32,7 +32,7 @@ from leadconv_assets.config import GateConfig, LeadconvConfig, end_of_day
 from leadconv_assets.features import KEYS, feature_columns
 from leadconv_assets.labels import trainable
 from shared.calibration import fit_calibrator
-from shared.gates import Gate, GateReport, gate, skipped_gate
+from shared.gates import Gate, GateReport, gate, newer_champion_gate, skipped_gate
 from shared.metrics import (
     bootstrap_standard_error,
     calibration_bins,
@@ -240,21 +240,12 @@ def metric(metrics: pl.DataFrame, model: str, name: str) -> float:
 def champion_gate(metrics: pl.DataFrame, gates: GateConfig) -> Gate:
     """Candidate PR-AUC not below the serving champion's on the same holdout, beyond one
     bootstrap standard error (so noise alone does not block a retrain)."""
+    newer = newer_champion_gate("pr_auc_vs_champion", metrics, "cutoff")
+    if newer is not None:
+        return newer
     champ = metric(metrics, "champion", "pr_auc")
     if not gates.beat_champion:
         return skipped_gate("pr_auc_vs_champion", "disabled in config")
-    serving = metrics["champion_cutoff"][0] if "champion_cutoff" in metrics.columns else None
-    own = metrics["cutoff"][0] if "cutoff" in metrics.columns else None
-    if serving is not None and own is not None and str(serving)[:10] > str(own)[:10]:
-        return Gate(
-            "pr_auc_vs_champion",
-            math.nan,
-            ">=",
-            math.nan,
-            False,
-            f"the champion was trained at a later cutoff ({str(serving)[:10]}); "
-            "an older candidate never replaces it",
-        )
     if math.isnan(champ):
         return skipped_gate("pr_auc_vs_champion", "no comparable champion serving")
     cand, se = metric(metrics, "candidate", "pr_auc"), metric(metrics, "candidate", "pr_auc_se")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
+from shared.partitions import to_date
 from shared.storage import WAREHOUSE_TABLE, LakeIOManager
 from shared.tracking import MLflowTracker
 from shared.validation import pandera_violations
@@ -141,6 +142,39 @@ def register_if_passed(
             "decided_at": [datetime.now(UTC).replace(tzinfo=None)],
         }
     )
+
+
+def champion_holdout_scorer(
+    tracker: MLflowTracker,
+    name: str,
+    cutoff: date,
+    matrix: Callable[[pl.DataFrame, list[str]], Any],
+) -> tuple[Callable[[pl.DataFrame], Any] | None, date | None, str]:
+    """How a candidate at ``cutoff`` compares with the serving champion of ``name``.
+
+    Out: (scorer, champion cutoff, note). The scorer maps holdout rows (with feature
+    columns) to the champion's probabilities via ``matrix(frame, features)``, or None
+    when it cannot score them (features no longer built). No scorer when nothing
+    serves or the champion was trained at a later cutoff: its training period may
+    cover this holdout, and ``shared.gates.newer_champion_gate`` refuses the older
+    candidate from the returned cutoff anyway.
+    """
+    champ = tracker.champion(name)
+    if champ is None:
+        return None, None, "no champion serving yet"
+    meta = tracker.load_dict(champ.run_id, "model_meta.json")
+    champ_cutoff = to_date(meta["cutoff"])
+    note = f"champion v{champ.version} (cutoff {champ_cutoff})"
+    if champ_cutoff > cutoff:
+        return None, champ_cutoff, f"{note}: trained on later data, keeps serving"
+
+    def score(holdout: pl.DataFrame) -> Any:
+        if not set(meta["features"]) <= set(holdout.columns):
+            return None  # the champion uses features this code no longer builds
+        model = tracker.load_model(champ.model_uri)
+        return model.predict_proba(matrix(holdout, meta["features"]))[:, 1]
+
+    return score, champ_cutoff, note
 
 
 def common_resources() -> dict[str, Any]:

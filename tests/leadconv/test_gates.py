@@ -69,3 +69,10 @@ def test_an_older_candidate_never_replaces_a_newer_champion():
     assert "later cutoff" in g.detail
     same = m.with_columns(champion_cutoff=pl.lit("2025-05-31"))
     assert champion_gate(same, GateConfig()).skipped  # same cutoff, no champion row: skipped
+
+
+def test_the_newer_champion_rule_holds_even_with_the_comparison_disabled():
+    m = _metrics(champion=None).with_columns(
+        cutoff=pl.lit("2025-05-31"), champion_cutoff=pl.lit("2025-06-30")
+    )
+    assert not champion_gate(m, GateConfig(beat_champion=False)).passed
