@@ -314,9 +314,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
             )
             tracker.log_text(gates.to_markdown(), "gates.md")
             # the baseline score_drift compares today's scores with, should this model serve
-            tracker.log_dict(
-                {"candidate": [float(v) for v in scores["candidate"]]}, "holdout_scores.json"
-            )
+            tracker.log_holdout_scores(scores["candidate"])
             run_id, link = run.info.run_id, tracker.run_link(run)
 
         bundle = {
@@ -712,9 +710,8 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
             return dg.AssetCheckResult(
                 passed=True, severity=dg.AssetCheckSeverity.WARN, description="nothing scored"
             )
-        try:
-            base = tracker.load_dict(icp_scores["run_id"][0], "holdout_scores.json")["candidate"]
-        except Exception:  # a champion logged before holdout scores were kept
+        base = tracker.holdout_scores(icp_scores["run_id"][0])
+        if base is None:
             return dg.AssetCheckResult(
                 passed=True,
                 severity=dg.AssetCheckSeverity.WARN,

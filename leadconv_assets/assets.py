@@ -438,9 +438,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                 {"keys": res.train_ids.select("org_id", "enrollment_id").rows()}, "train_ids.json"
             )
             tracker.log_text(gates.to_markdown(), "gates.md")
-            tracker.log_dict(
-                {"candidate": res.holdout["score_candidate"].to_list()}, "holdout_scores.json"
-            )
+            tracker.log_holdout_scores(res.holdout["score_candidate"])
             tracker.log_text(md_table(res.importance, max_rows=100), "feature_importance.md")
             run_id, link = run.info.run_id, tracker.run_link(run)
         cand = res.metrics.filter(pl.col("model") == "candidate").to_dicts()[0]
@@ -671,11 +669,8 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                 .drop("_trained")
             )
             notes[target] = f"v{champ.version}"
-            try:
-                base = tracker.load_dict(champ.run_id, "holdout_scores.json")["candidate"]
-                drift[target] = psi(base, p)
-            except Exception:  # a champion logged before holdout scores were kept
-                drift[target] = float("nan")
+            base = tracker.holdout_scores(champ.run_id)
+            drift[target] = psi(base, p) if base is not None else float("nan")
         scored = pl.concat(frames) if frames else pl.DataFrame(schema=_SCORES_SCHEMA)
         chosen = scores_db.select_split(scored, split)  # type: ignore[arg-type]
         url = (

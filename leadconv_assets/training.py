@@ -185,10 +185,9 @@ def fit_and_evaluate(
     for model, p in scores.items():
         s = classification_summary(y_h, p)
         rows.append({"model": model, **{k: float(v) for k, v in s.items()}})
-    # PR-AUC has no closed-form error: the champion gate's tolerance is a bootstrap SE
-    rows[0]["pr_auc_se"] = bootstrap_standard_error(
-        pr_auc, y_h, scores["candidate"], seed=cfg.training.seed
-    )
+        if model == "candidate":
+            # PR-AUC has no closed-form error: the champion gate's tolerance is a bootstrap SE
+            rows[-1]["pr_auc_se"] = bootstrap_standard_error(pr_auc, y_h, p, seed=cfg.training.seed)
     metrics = pl.DataFrame(rows).with_columns(
         target=pl.lit(target),
         cutoff=pl.lit(str(cutoff)),

@@ -25,6 +25,7 @@ import dagster as dg
 from shared import home as home_mod
 
 CHAMPION = "champion"
+HOLDOUT_SCORES = "holdout_scores.json"
 PIP_REQUIREMENTS = ["scikit-learn", "lightgbm", "numpy", "pandas"]
 
 
@@ -220,6 +221,19 @@ class MLflowTracker(dg.ConfigurableResource):
     def load_dict(self, run_id: str, artifact_file: str) -> dict[str, Any]:
         mlflow = self.mlflow()
         return mlflow.artifacts.load_dict(f"runs:/{run_id}/{artifact_file}")
+
+    def log_holdout_scores(self, scores: Any) -> None:
+        """Log a candidate's probabilities on its out-of-time holdout in the active run:
+        the baseline today's scores are compared with (score drift) should it serve."""
+        self.log_dict({"candidate": [float(v) for v in scores]}, HOLDOUT_SCORES)
+
+    def holdout_scores(self, run_id: str) -> list[float] | None:
+        """The holdout probabilities logged with ``run_id``; None for a model logged before
+        they were kept (drift is then not measured)."""
+        try:
+            return self.load_dict(run_id, HOLDOUT_SCORES)["candidate"]
+        except Exception:  # MLflow raises several types for a missing artifact
+            return None
 
     def run_link(self, run: Any) -> str:
         """A link to a run in the MLflow UI (``mlflow ui --backend-store-uri <uri>``)."""
