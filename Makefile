@@ -6,15 +6,27 @@ BIN := $(VENV)/bin
 export SALESML_HOME ?= $(CURDIR)/.salesml
 export DAGSTER_HOME ?= $(SALESML_HOME)/dagster
 
-.PHONY: setup demo ui test lint format bench clean
+.PHONY: setup lock demo ui test lint format bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+# The locked set first (requirements.lock), then salesml itself without resolving anything:
+# a fresh machine gets exactly the versions the figures in docs/ were measured with.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e '.[dev]'
+	$(BIN)/pip check
 	touch $@
+
+lock:  ## re-resolve pyproject.toml in a throwaway venv and rewrite requirements.lock
+	rm -rf build/lockenv && $(PY) -m venv build/lockenv
+	build/lockenv/bin/pip install -q --upgrade pip
+	build/lockenv/bin/pip install -q -e '.[dev]'
+	{ sed -n '1,/^# re-measured/p' requirements.lock; build/lockenv/bin/pip freeze --exclude-editable | grep -v '^-e'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf build/lockenv
+	@echo "requirements.lock rewritten: run make test and re-measure docs/results.md before committing"
 
 setup: $(VENV)/.installed  ## create the virtual environment and install salesml
 
