@@ -36,12 +36,11 @@ from gosales_assets.output_schemas import (
     PromotionSchema,
     WhitespaceSchema,
 )
+from shared import lifecycle
 from shared.dagster_helpers import (
     OWNERS,
-    champion_holdout_scorer,
     md_table,
     numeric_metadata,
-    register_if_passed,
     schema_check_result,
     warehouse_metadata,
 )
@@ -230,7 +229,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         """Train, evaluate out of time against rule/champion/oracle, log to MLflow."""
         cutoff, division = _partition(context)
         window = cfg.window_for(division)
-        champion_scorer, champion_cutoff, champion_note = champion_holdout_scorer(
+        champion_scorer, champion_cutoff, champion_note = lifecycle.champion_holdout_scorer(
             tracker, model_name(division), cutoff, training.matrix
         )
         ev = training.fit_and_evaluate(
@@ -310,7 +309,7 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
                     "window_months": window,
                     "calibration_method": cand.calibration_method,
                 },
-                "model_meta.json",
+                lifecycle.MODEL_META,
             )
             tracker.log_text(gates.to_markdown(), "gates.md")
             # the baseline score_drift compares today's scores with, should this model serve
@@ -403,9 +402,10 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
     ) -> pl.DataFrame:
         cutoff, division = _partition(context)
         gates = training.promotion_gates(holdout_metrics, cfg.gates, division)
-        return register_if_passed(
+        return lifecycle.decide(
             context,
             tracker,
+            "gosales",
             model_name(division),
             candidate_model,
             gates.passed,

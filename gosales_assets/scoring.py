@@ -13,6 +13,7 @@ import polars as pl
 
 from gosales_assets import features as gs_features
 from gosales_assets import training
+from shared.lifecycle import MODEL_META
 from shared.partitions import to_date
 from shared.tracking import ChampionInfo, MLflowTracker
 
@@ -48,7 +49,7 @@ def score_division(
 
     Raises ValueError naming the model when its ``model_meta.json`` lacks a field.
     """
-    meta = tracker.load_dict(champ.run_id, "model_meta.json")
+    meta = tracker.load_dict(champ.run_id, MODEL_META)
     for required in REQUIRED_META:
         if required not in meta:
             raise ValueError(

@@ -25,7 +25,8 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from gosales_assets.config import GateConfig, TrainingConfig
 from shared.calibration import fit_calibrator
-from shared.gates import Gate, GateReport, gate, newer_champion_gate, skipped_gate
+from shared.gates import Gate, GateReport, gate, skipped_gate
+from shared.lifecycle import champion_gate
 from shared.metrics import auc_standard_error, classification_summary
 
 GROUPS = ("fit", "early_stop", "calibration", "holdout")
@@ -249,23 +250,7 @@ def promotion_gates(metrics: pl.DataFrame, cfg: GateConfig, division: str) -> Ga
                 "candidate must beat the recency/frequency rule",
             )
         )
-    champ = _metric(metrics, "champion", "auc")
-    newer = newer_champion_gate("auc_vs_champion", metrics, "cutoff_date")
-    if newer is not None:
-        gates.append(newer)
-    elif cfg.beat_champion and not math.isnan(champ):
-        se = _metric(metrics, "candidate", "auc_se")
-        gates.append(
-            gate(
-                "auc_vs_champion",
-                auc,
-                ">=",
-                champ - se,
-                f"champion AUC {champ:.4f} minus one standard error {se:.4f}",
-            )
-        )
-    elif cfg.beat_champion:
-        gates.append(skipped_gate("auc_vs_champion", "no champion serving yet"))
+    gates.append(champion_gate(metrics, "auc", cutoff_col="cutoff_date", enabled=cfg.beat_champion))
     return GateReport(gates)
 
 

@@ -37,12 +37,11 @@ from leadconv_assets import recommend as lc_recommend
 from leadconv_assets import schemas as lc_schemas
 from leadconv_assets import scores_db, training
 from leadconv_assets.config import LeadconvConfig, end_of_day
+from shared import lifecycle
 from shared.dagster_helpers import (
     OWNERS,
-    champion_holdout_scorer,
     md_table,
     numeric_metadata,
-    register_if_passed,
     schema_check_result,
     warehouse_metadata,
 )
@@ -384,7 +383,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
     def leadconv_candidate(context, tracker: MLflowTracker, features, labels, clean):
         cutoff, target = _partition(context)
         truth = clean["truth"].get("truth")
-        champion_scorer, champion_cutoff, champion_note = champion_holdout_scorer(
+        champion_scorer, champion_cutoff, champion_note = lifecycle.champion_holdout_scorer(
             tracker, model_name(target), cutoff, training.matrix
         )
         res = training.fit_and_evaluate(
@@ -432,7 +431,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                     "calibration_method": res.calibration_method,
                     "snapshot": clean["snapshot"],
                 },
-                "model_meta.json",
+                lifecycle.MODEL_META,
             )
             tracker.log_dict(
                 {"keys": res.train_ids.select("org_id", "enrollment_id").rows()}, "train_ids.json"
@@ -542,9 +541,10 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
     def promoted_model(context, tracker: MLflowTracker, candidate_model, holdout_metrics):
         cutoff, target = _partition(context)
         gates = training.promotion_gates(holdout_metrics, cfg.gates)
-        return register_if_passed(
+        return lifecycle.decide(
             context,
             tracker,
+            "leadconv",
             model_name(target),
             candidate_model,
             gates.passed,
@@ -633,7 +633,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
             if champ is None:
                 notes[target] = "no champion"
                 continue
-            meta = tracker.load_dict(champ.run_id, "model_meta.json")
+            meta = tracker.load_dict(champ.run_id, lifecycle.MODEL_META)
             train_keys = tracker.load_dict(champ.run_id, "train_ids.json")["keys"]
             lbl = lc_labels.labels_for(cfg, tables, target, as_of).filter(
                 ~pl.col("resolved_before_decision")

@@ -31,8 +31,9 @@ import polars as pl
 from leadconv_assets.config import GateConfig, LeadconvConfig, end_of_day
 from leadconv_assets.features import KEYS, feature_columns
 from leadconv_assets.labels import trainable
+from shared import lifecycle
 from shared.calibration import fit_calibrator
-from shared.gates import Gate, GateReport, gate, newer_champion_gate, skipped_gate
+from shared.gates import Gate, GateReport, gate, skipped_gate
 from shared.metrics import (
     bootstrap_standard_error,
     calibration_bins,
@@ -237,24 +238,10 @@ def metric(metrics: pl.DataFrame, model: str, name: str) -> float:
 
 
 def champion_gate(metrics: pl.DataFrame, gates: GateConfig) -> Gate:
-    """Candidate PR-AUC not below the serving champion's on the same holdout, beyond one
-    bootstrap standard error (so noise alone does not block a retrain)."""
-    newer = newer_champion_gate("pr_auc_vs_champion", metrics, "cutoff")
-    if newer is not None:
-        return newer
-    champ = metric(metrics, "champion", "pr_auc")
-    if not gates.beat_champion:
-        return skipped_gate("pr_auc_vs_champion", "disabled in config")
-    if math.isnan(champ):
-        return skipped_gate("pr_auc_vs_champion", "no comparable champion serving")
-    cand, se = metric(metrics, "candidate", "pr_auc"), metric(metrics, "candidate", "pr_auc_se")
-    se = 0.0 if math.isnan(se) else se
-    return gate(
-        "pr_auc_vs_champion",
-        cand,
-        ">=",
-        champ - se,
-        f"champion PR-AUC {champ:.4f} minus one bootstrap standard error {se:.4f}",
+    """The shared champion rules on PR-AUC (one bootstrap standard error of noise allowed;
+    an older candidate never replaces a newer champion)."""
+    return lifecycle.champion_gate(
+        metrics, "pr_auc", cutoff_col="cutoff", enabled=gates.beat_champion
     )
 
 

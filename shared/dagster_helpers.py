@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from shared.partitions import to_date
 from shared.storage import WAREHOUSE_TABLE, LakeIOManager
 from shared.tracking import MLflowTracker
 from shared.validation import pandera_violations
@@ -91,90 +89,6 @@ def schema_check_result(
 def warehouse_metadata(table: str) -> dict[str, str]:
     """Asset metadata that makes the lake IO manager publish ``table`` as a DuckDB view."""
     return {WAREHOUSE_TABLE: table}
-
-
-def register_if_passed(
-    context: dg.AssetExecutionContext,
-    tracker: MLflowTracker,
-    name: str,
-    candidate: Mapping[str, Any],
-    passed: bool,
-    reason: str,
-    partition_columns: Mapping[str, Any],
-) -> pl.DataFrame:
-    """Register ``candidate`` as a new version of ``name`` and move ``champion`` — only if ``passed``.
-
-    In: ``candidate`` holds ``model_uri`` and ``run_id`` (the candidate asset's output);
-    ``partition_columns`` are the leading columns of the decision row (e.g.
-    ``{"division": ..., "cutoff_date": ...}``), also written as version tags.
-    Out: one decision row (partition columns, model_name, version, promoted,
-    champion_version, reason, mlflow_run_id, decided_at UTC naive). When the gate
-    fails nothing is registered and the previous champion keeps serving; the reason
-    goes to the asset metadata so it is plain in the UI.
-    """
-    version = ""
-    if passed:
-        tags = {
-            k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in partition_columns.items()
-        }
-        version = tracker.register(
-            name, candidate["model_uri"], tags={**tags, "dagster_run_id": context.run_id}
-        )
-        tracker.promote(name, version)
-    champ = tracker.champion(name)
-    context.add_output_metadata(
-        {
-            "promoted": passed,
-            "model_name": name,
-            "champion_version": champ.version if champ else "none",
-            "reason": reason,
-        }
-    )
-    return pl.DataFrame(
-        {
-            **{k: [v] for k, v in partition_columns.items()},
-            "model_name": [name],
-            "version": [version],
-            "promoted": [passed],
-            "champion_version": [champ.version if champ else ""],
-            "reason": [reason],
-            "mlflow_run_id": [candidate["run_id"]],
-            "decided_at": [datetime.now(UTC).replace(tzinfo=None)],
-        }
-    )
-
-
-def champion_holdout_scorer(
-    tracker: MLflowTracker,
-    name: str,
-    cutoff: date,
-    matrix: Callable[[pl.DataFrame, list[str]], Any],
-) -> tuple[Callable[[pl.DataFrame], Any] | None, date | None, str]:
-    """How a candidate at ``cutoff`` compares with the serving champion of ``name``.
-
-    Out: (scorer, champion cutoff, note). The scorer maps holdout rows (with feature
-    columns) to the champion's probabilities via ``matrix(frame, features)``, or None
-    when it cannot score them (features no longer built). No scorer when nothing
-    serves or the champion was trained at a later cutoff: its training period may
-    cover this holdout, and ``shared.gates.newer_champion_gate`` refuses the older
-    candidate from the returned cutoff anyway.
-    """
-    champ = tracker.champion(name)
-    if champ is None:
-        return None, None, "no champion serving yet"
-    meta = tracker.load_dict(champ.run_id, "model_meta.json")
-    champ_cutoff = to_date(meta["cutoff"])
-    note = f"champion v{champ.version} (cutoff {champ_cutoff})"
-    if champ_cutoff > cutoff:
-        return None, champ_cutoff, f"{note}: trained on later data, keeps serving"
-
-    def score(holdout: pl.DataFrame) -> Any:
-        if not set(meta["features"]) <= set(holdout.columns):
-            return None  # the champion uses features this code no longer builds
-        model = tracker.load_model(champ.model_uri)
-        return model.predict_proba(matrix(holdout, meta["features"]))[:, 1]
-
-    return score, champ_cutoff, note
 
 
 def common_resources() -> dict[str, Any]:

@@ -56,31 +56,6 @@ def skipped_gate(name: str, reason: str) -> Gate:
     return Gate(name, math.nan, "n/a", math.nan, True, reason, skipped=True)
 
 
-def newer_champion_gate(name: str, metrics: Any, cutoff_col: str) -> Gate | None:
-    """A failing gate when the serving champion was trained at a later cutoff than the
-    candidate; None when it was not (or nothing serves).
-
-    ``metrics``: a holdout-metrics frame whose rows carry the candidate's cutoff in
-    ``cutoff_col`` and the serving champion's in ``champion_cutoff`` (ISO dates or
-    null). An older candidate never replaces a newer champion, whatever its metrics:
-    a backfill of old cutoffs must leave the newest model serving.
-    """
-    if "champion_cutoff" not in metrics.columns or cutoff_col not in metrics.columns:
-        return None
-    serving, own = metrics["champion_cutoff"][0], metrics[cutoff_col][0]
-    if serving is None or own is None or str(serving)[:10] <= str(own)[:10]:
-        return None
-    return Gate(
-        name,
-        math.nan,
-        ">=",
-        math.nan,
-        False,
-        f"the champion was trained at a later cutoff ({str(serving)[:10]}); "
-        "an older candidate never replaces it",
-    )
-
-
 def within_gate(name: str, value: float, lo: float, hi: float, detail: str = "") -> Gate:
     """``lo <= value <= hi`` as one gate (threshold reported as the interval's midpoint)."""
     ok = (not math.isnan(value)) and lo <= value <= hi

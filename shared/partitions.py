@@ -18,6 +18,7 @@ import dagster as dg
 from pydantic import BeforeValidator
 
 NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+MAX_NAME_LEN = 64  # a partition value is also a path segment and part of MLflow model names
 CUTOFF_DIM = "cutoff"
 
 
@@ -25,12 +26,18 @@ def validate_name(value: str, what: str = "name") -> str:
     """Return ``value`` if it is a valid partition dimension value, else raise.
 
     Valid: lowercase letters, digits, ``_`` and ``-`` (``|``, ``,``, ``[``, ``]``
-    break multi-partition keys and Dagster does not check them for us).
+    break multi-partition keys and Dagster does not check them for us), at most
+    ``MAX_NAME_LEN`` characters.
     """
     if not isinstance(value, str) or not NAME_RE.match(value):
         raise ValueError(
             f"invalid {what} {value!r}: use lowercase letters, digits, '_' or '-' "
             f"(pattern {NAME_RE.pattern}); it becomes part of a Dagster partition key"
+        )
+    if len(value) > MAX_NAME_LEN:
+        raise ValueError(
+            f"invalid {what} {value[:20]!r}... ({len(value)} characters): at most {MAX_NAME_LEN}; "
+            "it becomes a lake path segment and part of a registered model name"
         )
     return value
 

@@ -42,6 +42,20 @@ class ChampionInfo:
 
 _READY: set[str] = set()
 
+# MLflow's answers for "that does not exist": a registered model or artifact that is not
+# there (RESOURCE_DOES_NOT_EXIST) and an alias that was never set (INVALID_PARAMETER_VALUE,
+# "... alias ... not found"). Everything else (a store that cannot be reached, a broken
+# database) is an error the caller must see.
+_MISSING_CODES = {"RESOURCE_DOES_NOT_EXIST"}
+
+
+def is_missing(err: BaseException) -> bool:
+    """True when ``err`` is MLflow saying a model, alias or artifact does not exist."""
+    code = getattr(err, "error_code", None)
+    if code in _MISSING_CODES:
+        return True
+    return code == "INVALID_PARAMETER_VALUE" and "not found" in str(err)
+
 
 def _mlflow(uri: str) -> Any:
     """``mlflow`` pointed at ``uri``; a SQLite store is created under a file lock.
@@ -202,8 +216,10 @@ class MLflowTracker(dg.ConfigurableResource):
         client = self.client()
         try:
             mv = client.get_model_version_by_alias(name, CHAMPION)
-        except Exception:  # no such registered model or alias: nothing serving yet
-            return None
+        except Exception as err:
+            if is_missing(err):  # no such registered model or alias: nothing serving yet
+                return None
+            raise  # an outage is not "no champion": fail the step loudly
         return ChampionInfo(
             name=name,
             version=str(mv.version),
@@ -232,8 +248,10 @@ class MLflowTracker(dg.ConfigurableResource):
         they were kept (drift is then not measured)."""
         try:
             return self.load_dict(run_id, HOLDOUT_SCORES)["candidate"]
-        except Exception:  # MLflow raises several types for a missing artifact
-            return None
+        except Exception as err:
+            if is_missing(err) or isinstance(err, FileNotFoundError):
+                return None
+            raise  # an unreachable store is not "no baseline": fail the step loudly
 
     def run_link(self, run: Any) -> str:
         """A link to a run in the MLflow UI (``mlflow ui --backend-store-uri <uri>``)."""

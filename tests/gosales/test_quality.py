@@ -2,7 +2,11 @@
 
 For every demo cutoff and every division with at least 200 positives in the
 out-of-time holdout: candidate AUC within 0.03 of the oracle AUC (true
-probabilities scored on the same holdout), and calibration MAE at most 0.03.
+probabilities scored on the same holdout), and calibration MAE within what the
+holdout's sampling noise allows: 0.01 of model error plus twice the MAE that a
+perfectly calibrated model shows on the same holdout by chance
+(``shared.metrics.calibration_mae_noise`` of the true probabilities; twice that
+noise is above its 99.9% quantile, measured in tests/shared/test_metrics.py).
 This trains the same candidates as `make demo` (same config, same code path:
 ``training.fit_and_evaluate``), without Dagster around it.
 """
@@ -14,6 +18,7 @@ import pytest
 
 from gosales_assets.config import load_config
 from gosales_assets.training import fit_and_evaluate
+from shared.metrics import calibration_mae_noise
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +59,7 @@ def test_candidates_track_the_oracle_on_the_demo_world(demo):
                     "auc": m["candidate"]["auc"],
                     "oracle_auc": m["oracle"]["auc"],
                     "calibration_mae": m["candidate"]["calibration_mae"],
+                    "calibration_bound": 0.01 + 2 * calibration_mae_noise(ev.scores["oracle"]),
                 }
             )
     table = pl.DataFrame(rows).with_columns(gap=pl.col("oracle_auc") - pl.col("auc"))
@@ -62,4 +68,5 @@ def test_candidates_track_the_oracle_on_the_demo_world(demo):
     # the demo world must exercise the requirement: most partitions are judged
     assert judged.height >= 2 * (len(cfg.divisions) - 1)
     assert judged["gap"].max() <= 0.03, judged.filter(pl.col("gap") > 0.03)
-    assert judged["calibration_mae"].max() <= 0.03, judged.filter(pl.col("calibration_mae") > 0.03)
+    over = judged.filter(pl.col("calibration_mae") > pl.col("calibration_bound"))
+    assert over.is_empty(), over

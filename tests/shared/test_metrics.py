@@ -107,3 +107,21 @@ def test_bootstrap_standard_error_of_pr_auc(sample):
     large = M.bootstrap_standard_error(M.pr_auc, y, p)
     assert 0 < large < small < 0.1
     assert math.isnan(M.bootstrap_standard_error(M.pr_auc, np.zeros(50), p[:50]))
+
+
+def test_calibration_mae_noise_matches_simulated_perfect_models():
+    """The noise estimate equals the mean MAE of perfectly calibrated simulated labels,
+    and twice it is above the 99.9% quantile (what test_quality's bound relies on)."""
+    from shared.metrics import calibration_mae, calibration_mae_noise
+
+    rng = np.random.default_rng(0)
+    for n, a, b in [(4000, 2, 6), (1000, 2, 2)]:
+        p = rng.beta(a, b, n)
+        maes = [calibration_mae((rng.uniform(size=n) < p).astype(int), p) for _ in range(300)]
+        noise = calibration_mae_noise(p)
+        assert abs(np.mean(maes) - noise) < 0.1 * noise
+        assert np.quantile(maes, 0.999) < 2 * noise
+    # a model off by 0.05 everywhere is far outside the bound
+    p = rng.beta(2, 6, 4000)
+    y = (rng.uniform(size=4000) < p).astype(int)
+    assert calibration_mae(y, np.clip(p + 0.05, 0, 1)) > 0.01 + 2 * calibration_mae_noise(p)

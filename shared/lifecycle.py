@@ -1,0 +1,220 @@
+"""The one model lifecycle of every location: champion rules, promotion, decisions.
+
+A candidate is trained and logged by its location (``MLflowTracker.partition_run``,
+``log_model``, ``log_holdout_scores``, a ``model_meta.json`` with its ``cutoff`` and
+``features``). From there every location follows the same path, written here once:
+
+1. :func:`champion_holdout_scorer` loads the serving champion so it can score the
+   candidate's own holdout (paired comparison on the same rows);
+2. :func:`champion_gate` applies the two champion rules: an older candidate never
+   replaces a newer champion, and a candidate must not lose to the champion by more
+   than one standard error of its metric on that holdout;
+3. :func:`decide` registers the candidate and moves ``champion`` only when every
+   gate passed, and records the decision (promoted or refused, with its reasons) in
+   the location's append-only decision history, published as
+   ``<location>.model_decisions`` in the warehouse.
+
+Everything but :func:`decide` is pure (no Dagster context needed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+
+from shared.gates import Gate, gate, skipped_gate
+from shared.partitions import to_date
+from shared.storage import lake_path, publish_view, write_object
+from shared.tracking import MLflowTracker
+
+MODEL_META = "model_meta.json"
+"""Artifact every candidate run logs: ``{"cutoff": ISO date, "features": [...], ...}``."""
+
+
+def newer_champion_gate(name: str, metrics: pl.DataFrame, cutoff_col: str) -> Gate | None:
+    """A failing gate when the serving champion was trained at a later cutoff than the
+    candidate; None when it was not (or nothing serves).
+
+    ``metrics``: a holdout-metrics frame whose rows carry the candidate's cutoff in
+    ``cutoff_col`` and the serving champion's in ``champion_cutoff`` (dates, ISO
+    strings or null). An older candidate never replaces a newer champion, whatever its
+    metrics: a backfill of old cutoffs must leave the newest model serving.
+    """
+    if "champion_cutoff" not in metrics.columns or cutoff_col not in metrics.columns:
+        return None
+    serving, own = metrics["champion_cutoff"][0], metrics[cutoff_col][0]
+    if serving is None or own is None or str(serving)[:10] <= str(own)[:10]:
+        return None
+    return Gate(
+        name,
+        math.nan,
+        ">=",
+        math.nan,
+        False,
+        f"the champion was trained at a later cutoff ({str(serving)[:10]}); "
+        "an older candidate never replaces it",
+    )
+
+
+def metric_of(metrics: pl.DataFrame, model: str, column: str) -> float:
+    """``column`` of the row whose ``model`` is ``model``; NaN when absent or null."""
+    if column not in metrics.columns:
+        return math.nan
+    row = metrics.filter(pl.col("model") == model)
+    if not row.height or row[column][0] is None:
+        return math.nan
+    return float(row[column][0])
+
+
+def champion_gate(
+    metrics: pl.DataFrame,
+    metric: str,
+    *,
+    cutoff_col: str = "cutoff_date",
+    enabled: bool = True,
+    higher_is_better: bool = True,
+    se_col: str | None = None,
+) -> Gate:
+    """The champion rules as one gate named ``<metric>_vs_champion``.
+
+    In: ``metrics`` with a ``model`` column (rows ``candidate`` and, when a champion
+    could score this holdout, ``champion``), the metric column, its standard error
+    in ``se_col`` (default ``<metric>_se``) on the candidate row, the candidate's
+    cutoff in ``cutoff_col`` and the champion's in ``champion_cutoff``.
+    Fails when the champion is newer; otherwise the candidate must be no worse than
+    the champion by more than one standard error (paired, same holdout rows).
+    Skipped (visibly) when disabled or when no comparable champion serves.
+    """
+    name = f"{metric}_vs_champion"
+    newer = newer_champion_gate(name, metrics, cutoff_col)
+    if newer is not None:
+        return newer
+    if not enabled:
+        return skipped_gate(name, "disabled in config")
+    champ = metric_of(metrics, "champion", metric)
+    if math.isnan(champ):
+        return skipped_gate(name, "no comparable champion serving")
+    cand = metric_of(metrics, "candidate", metric)
+    se = metric_of(metrics, "candidate", se_col or f"{metric}_se")
+    if math.isnan(se):
+        return Gate(name, cand, ">=", champ, False, "no standard error measured: not compared")
+    if higher_is_better:
+        return gate(
+            name, cand, ">=", champ - se, f"champion {champ:.4f} minus one standard error {se:.4f}"
+        )
+    return gate(
+        name, cand, "<=", champ + se, f"champion {champ:.4f} plus one standard error {se:.4f}"
+    )
+
+
+def champion_holdout_scorer(
+    tracker: MLflowTracker,
+    name: str,
+    cutoff: date,
+    matrix: Callable[[pl.DataFrame, list[str]], Any],
+) -> tuple[Callable[[pl.DataFrame], Any] | None, date | None, str]:
+    """How a candidate at ``cutoff`` compares with the serving champion of ``name``.
+
+    Out: (scorer, champion cutoff, note). The scorer maps holdout rows (with feature
+    columns) to the champion's probabilities via ``matrix(frame, features)``, or None
+    when it cannot score them (features no longer built). No scorer when nothing
+    serves or the champion was trained at a later cutoff: its training period may
+    cover this holdout, and :func:`champion_gate` refuses the older candidate from the
+    returned cutoff anyway. An unreachable registry raises (it is not "no champion").
+    """
+    champ = tracker.champion(name)
+    if champ is None:
+        return None, None, "no champion serving yet"
+    meta = tracker.load_dict(champ.run_id, MODEL_META)
+    champ_cutoff = to_date(meta["cutoff"])
+    note = f"champion v{champ.version} (cutoff {champ_cutoff})"
+    if champ_cutoff > cutoff:
+        return None, champ_cutoff, f"{note}: trained on later data, keeps serving"
+
+    def score(holdout: pl.DataFrame) -> Any:
+        if not set(meta["features"]) <= set(holdout.columns):
+            return None  # the champion uses features this code no longer builds
+        model = tracker.load_model(champ.model_uri)
+        return model.predict_proba(matrix(holdout, meta["features"]))[:, 1]
+
+    return score, champ_cutoff, note
+
+
+def decisions_table(location: str) -> str:
+    """Warehouse name of a location's decision history: ``<location>.model_decisions``."""
+    return f"{location}.model_decisions"
+
+
+def record_decision(location: str, row: pl.DataFrame) -> None:
+    """Append one decision row to ``<location>``'s history (never replaced, never lost).
+
+    Each decision is its own Parquet file, so parallel partitions never contend for a
+    file; the warehouse view ``<location>.model_decisions`` unions them all.
+    """
+    stamp = row["decided_at"][0].strftime("%Y%m%dT%H%M%S%f")
+    run = str(row["dagster_run_id"][0])[:8] if "dagster_run_id" in row.columns else "norun"
+    asset_path = [location, "model_decisions"]
+    write_object(lake_path(asset_path, f"{stamp}_{run}_{row['model_name'][0]}"), row)
+    publish_view(decisions_table(location), asset_path)
+
+
+def decide(
+    context: Any,
+    tracker: MLflowTracker,
+    location: str,
+    name: str,
+    candidate: Mapping[str, Any],
+    passed: bool,
+    reason: str,
+    partition_columns: Mapping[str, Any],
+) -> pl.DataFrame:
+    """Register ``candidate`` as a new version of ``name`` and move ``champion`` only if
+    ``passed``; record the decision either way.
+
+    In: ``candidate`` holds ``model_uri`` and ``run_id`` (the candidate asset's output);
+    ``partition_columns`` are the leading columns of the decision row (e.g.
+    ``{"division": ..., "cutoff_date": ...}``), also written as version tags.
+    Out: one decision row (partition columns, model_name, version, promoted,
+    champion_version, reason, mlflow_run_id, dagster_run_id, decided_at UTC naive),
+    also appended to ``<location>.model_decisions``. When a gate fails nothing is
+    registered and the previous champion keeps serving; the reason goes to the asset
+    metadata so it is plain in the UI.
+    """
+    version = ""
+    if passed:
+        tags = {
+            k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in partition_columns.items()
+        }
+        version = tracker.register(
+            name, candidate["model_uri"], tags={**tags, "dagster_run_id": context.run_id}
+        )
+        tracker.promote(name, version)
+    champ = tracker.champion(name)
+    context.add_output_metadata(
+        {
+            "promoted": passed,
+            "model_name": name,
+            "champion_version": champ.version if champ else "none",
+            "reason": reason,
+            "decision_history": decisions_table(location),
+        }
+    )
+    row = pl.DataFrame(
+        {
+            **{k: [v] for k, v in partition_columns.items()},
+            "model_name": [name],
+            "version": [version],
+            "promoted": [passed],
+            "champion_version": [champ.version if champ else ""],
+            "reason": [reason],
+            "mlflow_run_id": [candidate["run_id"]],
+            "dagster_run_id": [str(context.run_id)],
+            "decided_at": [datetime.now(UTC).replace(tzinfo=None)],
+        }
+    )
+    record_decision(location, row)
+    return row
