@@ -34,11 +34,8 @@ def main() -> int:
     for loc in LOCATIONS:
         if only and loc not in only:
             continue
-        try:
-            demo = importlib.import_module(f"{loc}.demo")
-        except ModuleNotFoundError:
-            print(f"[{loc}] no demo plan yet — skipped")
-            continue
+        # a location that cannot be imported is an error of the demo, never a silent skip
+        demo = importlib.import_module(f"{loc}.demo")
         defs = importlib.import_module(f"{loc}.definitions").defs
         print(f"[{loc}] materializing …", flush=True)
         result = run_plan(loc, defs, demo.demo_plan(), instance)
@@ -63,7 +60,10 @@ def main() -> int:
     print(f"MLflow:     {mlflow_uri()}   (mlflow ui --backend-store-uri {mlflow_uri()})")
     print("UI:         make ui   then open http://127.0.0.1:3000")
     print(f"total time: {time.perf_counter() - started:.0f} s")
-    return 1 if total_failures else 0
+    if total_failures:
+        print(f"make demo FAILED: {total_failures} step errors (listed above as ERROR)")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
