@@ -33,6 +33,12 @@ def _metadata(record: Any) -> dict[str, Any]:
     return {k: getattr(v, "value", v) for k, v in (evaluation.metadata or {}).items()}
 
 
+def measured(record: Any) -> bool:
+    """False for an execution whose metadata says ``measured: False`` (a drift check
+    that could not measure anything fails visibly, but that is not drift)."""
+    return _metadata(record).get("measured", True) is not False
+
+
 def transitions(
     records: Sequence[Any], state: Mapping[str, Any], group_of: Callable[[str | None], str]
 ) -> tuple[list[Any], dict[str, Any]]:
@@ -41,7 +47,8 @@ def transitions(
     In: check execution records (any order) with ``id``, ``status``, ``partition``;
     ``state`` = ``{"last_id": int, "status": {group: "passed" | "failed"}}``. Records
     are taken in id order and only up to the first one still running (its id was
-    assigned when it was planned), so no result is skipped.
+    assigned when it was planned), so no result is skipped. An execution that measured
+    nothing (metadata ``measured: False``) neither fires nor changes its group's state.
     """
     last_id = int(state.get("last_id", 0))
     status = dict(state.get("status", {}))
@@ -49,12 +56,14 @@ def transitions(
     for record in sorted((r for r in records if r.id > last_id), key=lambda r: r.id):
         if record.status not in _DONE:
             break
+        last_id = record.id
+        if not measured(record):
+            continue  # drift not measured is no evidence either way: the group keeps its state
         group = group_of(record.partition)
         failed = record.status == AssetCheckExecutionRecordStatus.FAILED
         if failed and status.get(group) != "failed":
             fired.append(record)
         status[group] = "failed" if failed else "passed"
-        last_id = record.id
     return fired, {"last_id": last_id, "status": status}
 
 

@@ -11,8 +11,9 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from shared.drift_sensor import transitions
 
 
-def _rec(i: int, status: S, partition: str | None = "a") -> SimpleNamespace:
-    return SimpleNamespace(id=i, status=status, partition=partition)
+def _rec(i: int, status: S, partition: str | None = "a", metadata=None) -> SimpleNamespace:
+    evaluation = SimpleNamespace(metadata=metadata or {})
+    return SimpleNamespace(id=i, status=status, partition=partition, evaluation=evaluation)
 
 
 def _by_partition(p):
@@ -28,6 +29,16 @@ def test_fires_once_per_pass_to_fail_transition():
     assert [r.id for r in fired] == [5]  # failed again after passing
     fired, _ = transitions([*recs, _rec(5, S.FAILED), _rec(6, S.FAILED)], state, _by_partition)
     assert fired == []  # still failing: nothing new
+
+
+def test_not_measured_neither_fires_nor_resets():
+    nm = {"measured": dg.MetadataValue.bool(False)}
+    recs = [_rec(1, S.SUCCEEDED), _rec(2, S.FAILED, metadata=nm), _rec(3, S.FAILED)]
+    fired, state = transitions(recs, {}, _by_partition)
+    assert [r.id for r in fired] == [3]  # the unmeasured failure at 2 launched nothing
+    assert state == {"last_id": 3, "status": {"a": "failed"}}
+    fired, _ = transitions([_rec(4, S.FAILED, metadata=nm)], {}, _by_partition)
+    assert fired == []
 
 
 def test_groups_are_independent_and_a_first_failure_fires():
