@@ -50,3 +50,21 @@ def test_month_arithmetic_keeps_month_ends():
 def test_multi_partitions_keys():
     parts = cutoff_multi_partitions("division", ["a", "b"], [date(2024, 1, 31)])
     assert sorted(parts.get_partition_keys()) == ["2024-01-31|a", "2024-01-31|b"]
+
+
+def test_location_builds_keys_model_names_and_reads_partitions():
+    import dagster as dg
+
+    from shared.location import Location
+
+    loc = Location("pricing", "bu_id", "pricing_recs")
+    assert loc.key("range_model") == dg.AssetKey(["pricing", "range_model"])
+    assert loc.model_name("apac") == "pricing_recs_apac"
+    assert loc.table("price_recs_line") == "pricing.price_recs_line"
+    real = dg.MultiPartitionKey({"cutoff": "2024-06-30", "bu_id": "apac"})
+    from datetime import date
+
+    assert loc.partition(real) == (date(2024, 6, 30), "apac")
+    assert loc.partition("apac|2024-06-30") == (date(2024, 6, 30), "apac")  # alphabetical
+    with pytest.raises(ValueError):
+        Location("Bad Name", "bu_id", "x")
