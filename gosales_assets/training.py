@@ -26,6 +26,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from gosales_assets.config import GateConfig, TrainingConfig
 from shared.calibration import fit_calibrator
 from shared.gates import Gate, GateReport, gate, skipped_gate
+from shared.hashing import stable_unit_hash
 from shared.lifecycle import champion_gate
 from shared.metrics import auc_standard_error, classification_summary
 
@@ -44,7 +45,7 @@ def customer_groups(customer_ids: Any, cfg: TrainingConfig) -> pl.DataFrame:
     the same group at every cutoff, so holdout customers are never trained on.
     """
     ids = pl.Series("customer_id", customer_ids).unique().sort()
-    u = (ids.hash(seed=cfg.seed) % 1_000_003).cast(pl.Float64) / 1_000_003
+    u = pl.Series("u", stable_unit_hash(ids, cfg.seed))  # same split on every polars version
     h, c, e = cfg.holdout_customer_frac, cfg.calibration_frac, cfg.early_stopping_frac
     rest = 1 - h
     group = (

@@ -31,6 +31,8 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from shared.hashing import stable_bucket
+
 CATEGORICAL = {
     "product_family": "family_code",
     "customer_tier": "tier_code",
@@ -140,7 +142,7 @@ def customer_context(
 
 
 def _fold_of(values: pl.Series, folds: int) -> np.ndarray:
-    return (values.hash(seed=17) % folds).to_numpy().astype(np.int64)
+    return stable_bucket(values, 17, folds)  # same folds on every polars version
 
 
 def target_encode(

@@ -3,10 +3,12 @@
 For every demo cutoff and every division with at least 200 positives in the
 out-of-time holdout: candidate AUC within 0.03 of the oracle AUC (true
 probabilities scored on the same holdout), and calibration MAE within what the
-holdout's sampling noise allows: 0.01 of model error plus twice the MAE that a
+holdout's sampling noise allows: 0.01 of model error plus 2.5 times the MAE that a
 perfectly calibrated model shows on the same holdout by chance
-(``shared.metrics.calibration_mae_noise`` of the true probabilities; twice that
-noise is above its 99.9% quantile, measured in tests/shared/test_metrics.py).
+(``shared.metrics.calibration_mae_noise`` of the true probabilities). Why 2.5: the
+holdout's own noise has its 99.9% quantile under 2 x that MAE
+(tests/shared/test_metrics.py), and the calibrator was fit on a calibration set of
+about the holdout's size, whose noise adds in quadrature (sqrt(2) x 1.8 ~ 2.5).
 This trains the same candidates as `make demo` (same config, same code path:
 ``training.fit_and_evaluate``), without Dagster around it.
 """
@@ -59,7 +61,7 @@ def test_candidates_track_the_oracle_on_the_demo_world(demo):
                     "auc": m["candidate"]["auc"],
                     "oracle_auc": m["oracle"]["auc"],
                     "calibration_mae": m["candidate"]["calibration_mae"],
-                    "calibration_bound": 0.01 + 2 * calibration_mae_noise(ev.scores["oracle"]),
+                    "calibration_bound": 0.01 + 2.5 * calibration_mae_noise(ev.scores["oracle"]),
                 }
             )
     table = pl.DataFrame(rows).with_columns(gap=pl.col("oracle_auc") - pl.col("auc"))

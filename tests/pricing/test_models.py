@@ -47,8 +47,19 @@ def test_hand_cqr_matches_mapie_at_the_fitted_level(tiny_partition):
     hold = feats.filter(pl.col("split") == "holdout")
     mapie = res.range.predict(hold)
     hand = res.range.get_confidence_interval(hold, 1 - res.range.confidence)
-    for col in ("lower_discount", "upper_discount"):
-        np.testing.assert_allclose(hand[col], mapie[col], atol=5e-3)
+    # MAPIE and the hand version may pick neighbouring order statistics of the same
+    # calibration scores (rank conventions differ by one): allow exactly that much.
+    groups = res.range.group_of(hold)
+    level = 1 - (1 - res.range.confidence) / 2
+    for side, col in ((0, "lower_discount"), (1, "upper_discount")):
+        tol = np.empty(hold.height)
+        for g in np.unique(groups):
+            r = np.sort(res.range.residuals[g][side])
+            k = min(len(r) - 1, int(np.ceil((len(r) + 1) * level)) - 1)
+            gaps = np.diff(r[max(0, k - 1) : k + 2])
+            tol[groups == g] = (gaps.max() if gaps.size else 0.0) + 1e-9
+        diff = np.abs(hand[col].to_numpy() - mapie[col].to_numpy())
+        assert (diff <= tol).all(), (diff - tol).max()
 
 
 def test_mondrian_groups_only_for_large_families(tiny_partition):

@@ -121,7 +121,28 @@ def test_calibration_mae_noise_matches_simulated_perfect_models():
         noise = calibration_mae_noise(p)
         assert abs(np.mean(maes) - noise) < 0.1 * noise
         assert np.quantile(maes, 0.999) < 2 * noise
-    # a model off by 0.05 everywhere is far outside the bound
+    # a model off by 0.08 everywhere is outside test_quality's bound
     p = rng.beta(2, 6, 4000)
     y = (rng.uniform(size=4000) < p).astype(int)
-    assert calibration_mae(y, np.clip(p + 0.05, 0, 1)) > 0.01 + 2 * calibration_mae_noise(p)
+    assert calibration_mae(y, np.clip(p + 0.08, 0, 1)) > 0.01 + 2.5 * calibration_mae_noise(p)
+
+
+def test_stable_hash_is_fixed_text_based_and_uniform():
+    from shared.hashing import stable_bucket, stable_unit_hash
+
+    u = stable_unit_hash([1, "1", "0001", 2], seed=7)
+    assert u[0] == u[1] and u[2] != u[0] and u[3] != u[0]
+    # pinned values: a change of library or platform must not move a split
+    assert stable_unit_hash([42], seed=7)[0] == pytest.approx(float(stable_unit_hash(["42"], 7)[0]))
+    assert stable_unit_hash(range(5), 0).round(6).tolist() == [
+        0.557743,
+        0.0421,
+        0.232199,
+        0.900445,
+        0.638819,
+    ]
+    big = stable_unit_hash(range(20_000), seed=3)
+    assert big.min() >= 0.0 and big.max() < 1.0 and abs(big.mean() - 0.5) < 0.01
+    folds = stable_bucket(range(20_000), 3, 5)
+    assert set(folds.tolist()) == {0, 1, 2, 3, 4}
+    assert np.bincount(folds).min() > 3_800
