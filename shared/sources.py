@@ -120,14 +120,33 @@ def read_tables(
     return frames
 
 
+_SECRET_PARAMS = ("password", "passwd", "pwd", "secret", "token", "key", "access_key", "api_key")
+
+
 def redact(uri: str) -> str:
-    """Hide a password in a URL before it goes into an error or metadata."""
-    if "://" in uri and "@" in uri:
-        scheme, rest = uri.split("://", 1)
+    """Hide secrets in a URL before it goes into an error, a log line or metadata.
+
+    The password of ``user:password@host`` becomes ``***``, and so does the value of
+    every query parameter whose name says it is a secret (``?password=``,
+    ``&sslpassword=``, ``token=``, ...). Anything that is not a URL passes unchanged.
+    """
+    from urllib.parse import parse_qsl, urlencode
+
+    if "://" not in uri:
+        return uri
+    scheme, rest = uri.split("://", 1)
+    rest, sep, query = rest.partition("?")
+    if "@" in rest:
         creds, host = rest.rsplit("@", 1)
         user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return uri
+        rest = f"{user}:***@{host}" if ":" in creds else rest
+    if sep:
+        pairs = [
+            (k, "***" if any(word in k.lower() for word in _SECRET_PARAMS) else v)
+            for k, v in parse_qsl(query, keep_blank_values=True)
+        ]
+        query = urlencode(pairs, safe="*/:@")
+    return f"{scheme}://{rest}{sep}{query}"
 
 
 def write_duckdb(path: Path, frames: Mapping[str, pl.DataFrame]) -> Path:

@@ -69,5 +69,15 @@ def test_read_tables_from_every_source_kind(tmp_path, kind):
         read_tables(uri, ["zzz"])
 
 
+def test_redact_hides_passwords_in_query_parameters_too():
+    url = "postgresql+psycopg://bob@h/db?sslmode=require&password=s3cr3t&sslpassword=p2"
+    out = redact(url)
+    assert "s3cr3t" not in out and "p2" not in out
+    assert out.startswith("postgresql+psycopg://bob@h/db?sslmode=require&password=***")
+    assert redact("duckdb:///x.duckdb") == "duckdb:///x.duckdb"
+    assert redact("/data/folder") == "/data/folder"
+    assert "tok" not in redact("https://h/x?api_key=tok")
+
+
 def test_redact_hides_passwords():
     assert redact("postgresql://bob:secret@h:5432/db") == "postgresql://bob:***@h:5432/db"
