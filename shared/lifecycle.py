@@ -203,18 +203,72 @@ def decide(
             "decision_history": decisions_table(location),
         }
     )
-    row = pl.DataFrame(
+    row = decision_row(
+        name,
+        partition_columns,
+        version=version,
+        promoted=passed,
+        champion_version=champ.version if champ else "",
+        reason=reason,
+        mlflow_run_id=str(candidate["run_id"]),
+        dagster_run_id=str(context.run_id),
+    )
+    record_decision(location, row)
+    return row
+
+
+def decision_row(
+    name: str,
+    partition_columns: Mapping[str, Any],
+    *,
+    version: str,
+    promoted: bool,
+    champion_version: str,
+    reason: str,
+    mlflow_run_id: str,
+    dagster_run_id: str,
+) -> pl.DataFrame:
+    """One decision as a one-row frame (the columns of ``<location>.model_decisions``)."""
+    return pl.DataFrame(
         {
             **{k: [v] for k, v in partition_columns.items()},
             "model_name": [name],
             "version": [version],
-            "promoted": [passed],
-            "champion_version": [champ.version if champ else ""],
+            "promoted": [promoted],
+            "champion_version": [champion_version],
             "reason": [reason],
-            "mlflow_run_id": [candidate["run_id"]],
-            "dagster_run_id": [str(context.run_id)],
+            "mlflow_run_id": [mlflow_run_id],
+            "dagster_run_id": [dagster_run_id],
             "decided_at": [datetime.now(UTC).replace(tzinfo=None)],
         }
+    )
+
+
+def record_refusal(
+    context: Any,
+    tracker: MLflowTracker,
+    location: str,
+    name: str,
+    candidate: Mapping[str, Any],
+    reason: str,
+    partition_columns: Mapping[str, Any],
+) -> pl.DataFrame:
+    """Record a candidate refused by a blocking gate check (the check's own step: the
+    blocking failure skips the promotion step, which would otherwise record it).
+
+    Nothing is registered and ``champion`` does not move; the row says which champion
+    keeps serving. Returns the decision row.
+    """
+    champ = tracker.champion(name)
+    row = decision_row(
+        name,
+        partition_columns,
+        version="",
+        promoted=False,
+        champion_version=champ.version if champ else "",
+        reason=reason,
+        mlflow_run_id=str(candidate.get("run_id", "")),
+        dagster_run_id=str(context.run_id),
     )
     record_decision(location, row)
     return row

@@ -151,3 +151,54 @@ def test_config_rejects_non_month_end_long_names_and_bad_yaml(tmp_path):
     with pytest.raises(ConfigError, match="cannot be read"):
         load_yaml_config(_Cfg, tmp_path / "nope.yaml", "SALESML_TEST_CONFIG")
     assert _load(tmp_path, OK).window_months == 6
+
+
+class _FakeTracker:
+    """Registry stand-in: register/promote/champion in memory."""
+
+    def __init__(self):
+        self.versions: list[str] = []
+        self.serving: str | None = None
+
+    def register(self, name, uri, tags=None):
+        self.versions.append(uri)
+        return str(len(self.versions))
+
+    def promote(self, name, version):
+        self.serving = version
+
+    def champion(self, name):
+        if self.serving is None:
+            return None
+        from types import SimpleNamespace
+
+        return SimpleNamespace(version=self.serving)
+
+
+class _Ctx:
+    run_id = "run-0001"
+
+    def __init__(self):
+        self.metadata = {}
+
+    def add_output_metadata(self, md):
+        self.metadata.update(md)
+
+
+def test_every_decision_is_kept_in_the_history(salesml_home):
+    from shared.lifecycle import decide, record_refusal
+    from shared.storage import query_warehouse
+
+    tracker, cols = _FakeTracker(), {"division": "a", "cutoff_date": date(2024, 6, 30)}
+    cand = {"model_uri": "runs:/r1/model", "run_id": "r1"}
+    ctx = _Ctx()
+    first = decide(ctx, tracker, "gosales", "gosales_a", cand, True, "all gates passed", cols)
+    assert first["promoted"][0] and tracker.serving == "1"
+    assert ctx.metadata["decision_history"] == "gosales.model_decisions"
+    refused = record_refusal(ctx, tracker, "gosales", "gosales_a", cand, "auc: FAIL", cols)
+    assert not refused["promoted"][0] and refused["champion_version"][0] == "1"
+    decide(ctx, tracker, "gosales", "gosales_a", cand, False, "auc: FAIL", cols)  # re-run
+    history = query_warehouse("SELECT * FROM gosales.model_decisions ORDER BY decided_at")
+    assert history["promoted"].to_list() == [True, False, False]
+    assert history["reason"].to_list() == ["all gates passed", "auc: FAIL", "auc: FAIL"]
+    assert tracker.serving == "1" and len(tracker.versions) == 1  # refusals registered nothing
