@@ -12,13 +12,18 @@ backfill can be written by parallel processes without any lock.
 Table assets whose definition metadata carries ``salesml/warehouse_table:
 "<schema>.<table>"`` are published as a DuckDB view over all their partition
 files in ``<home>/warehouse.duckdb`` — so ``SELECT * FROM gosales.icp_scores``
-works there. DuckDB allows one writer per file; view creation is brief and
-serialized by a file lock on this machine (plus a retry for other writers).
+works there. DuckDB allows one writer per file, and any process holding the file
+(an analyst's query, even read-only) would block a writer; so runs never open the
+live file for writing: the view definitions live in ``warehouse_views.json`` and
+a changed set is written to a new DuckDB file that atomically replaces the old
+one (serialized between runs by a lock file). Readers are never blocked and never
+block.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import tempfile
 import time
@@ -135,13 +140,25 @@ def file_lock(lock_path: Path) -> Iterator[None]:
 
 @contextmanager
 def warehouse_connection(read_only: bool = False, retries: int = 60) -> Iterator[Any]:
-    """A DuckDB connection to the warehouse file, serialized by a lock file on this machine."""
+    """A DuckDB connection to the warehouse file.
+
+    Read-only connections take no lock: writers never open the live file (see
+    :func:`publish_view`), so any number of readers, in any process, can hold it. A
+    read-write connection is for tests and tools; it is serialized by the lock file.
+    """
     path = home_mod.warehouse_path()
+    if read_only and path.exists():
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+        return
     with file_lock(path.with_suffix(".lock")):
         last: Exception | None = None
         for attempt in range(retries):
             try:
-                con = duckdb.connect(str(path), read_only=read_only and path.exists())
+                con = duckdb.connect(str(path))
                 break
             except duckdb.IOException as err:  # another process outside our lock
                 last = err
@@ -154,11 +171,55 @@ def warehouse_connection(read_only: bool = False, retries: int = 60) -> Iterator
             con.close()
 
 
+def _views_registry() -> Path:
+    return home_mod.warehouse_path().with_name("warehouse_views.json")
+
+
+def _known_views(path: Path, registry: Path) -> dict[str, str]:
+    """``{"schema.table": view SQL}`` from the registry, or read once from an older
+    warehouse file that predates it."""
+    if registry.exists():
+        return json.loads(registry.read_text())
+    if not path.exists():
+        return {}
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.sql("SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal")
+        return {f"{s}.{v}": q for s, v, q in rows.fetchall()}
+    finally:
+        con.close()
+
+
+def _rebuild_warehouse(path: Path, views: Mapping[str, str]) -> None:
+    """Write a new warehouse file with every view and swap it in atomically.
+
+    Readers holding the old file keep their (consistent) catalog and are never
+    blocked; the next connection sees the new one. Views are only SQL over Parquet
+    globs, so a rebuild costs milliseconds.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        for table in sorted(views):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+            con.execute(views[table])
+    finally:
+        con.close()
+    os.replace(tmp, path)
+    Path(f"{tmp}.wal").unlink(missing_ok=True)
+
+
 def publish_view(table: str, asset_path: Sequence[str], base: Path | None = None) -> str:
     """Create or replace ``<schema>.<table>`` as a view over every partition file of an asset.
 
     Returns the SQL of the view. Columns are unioned by name across partitions;
-    frames carry their own key columns (no hive columns are added).
+    frames carry their own key columns (no hive columns are added). The live
+    warehouse file is never opened for writing: the views are kept in
+    ``warehouse_views.json`` and a changed set is written to a new file that replaces
+    the old one atomically, so an analyst's open connection (even read-write tools
+    that only read) cannot make a run wait for a lock. An unchanged view writes nothing.
     """
     schema, _, name = table.partition(".")
     if not name:
@@ -170,9 +231,18 @@ def publish_view(table: str, asset_path: Sequence[str], base: Path | None = None
         f"CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM "
         f"read_parquet('{glob}', union_by_name = true, hive_partitioning = false)"
     )
-    with warehouse_connection() as con:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        con.execute(sql)
+    path, registry = home_mod.warehouse_path(), _views_registry()
+    with file_lock(path.with_suffix(".lock")):
+        views = _known_views(path, registry)
+        if views.get(table) == sql and path.exists():
+            return sql
+        views[table] = sql
+        _rebuild_warehouse(path, views)
+        _atomic_write(
+            registry.parent,
+            registry.name,
+            lambda p: Path(p).write_text(json.dumps(views, indent=1)),
+        )
     return sql
 
 

@@ -56,3 +56,48 @@ def test_no_temp_files_left_behind(salesml_home):
     _run("2024-01-31|b")
     leftovers = [p for p in (salesml_home / "lake").rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_a_reader_holding_the_warehouse_never_blocks_publishing(salesml_home):
+    """An analyst's process with warehouse.duckdb open (read-write, the strongest lock)
+    must not make a run wait: publishing swaps in a new file instead."""
+    import subprocess
+    import sys
+
+    from shared.home import warehouse_path
+    from shared.storage import publish_view, write_object
+
+    write_object(lake_path(["loc", "t1"], {"d": "a"}), pl.DataFrame({"x": [1]}))
+    write_object(lake_path(["loc", "t2"], {"d": "a"}), pl.DataFrame({"y": [2]}))
+    publish_view("loc.t1", ["loc", "t1"])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print(c.sql('select count(*) from loc.t1').fetchall()[0][0], flush=True); time.sleep(600)",
+            str(warehouse_path()),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "1"  # the holder has the file open
+        publish_view("loc.t2", ["loc", "t2"])  # the old code failed here after ~100 s of retries
+        assert holder.poll() is None  # while the holder still has the file open
+        assert query_warehouse("SELECT y FROM loc.t2")["y"].to_list() == [2]
+        assert query_warehouse("SELECT x FROM loc.t1")["x"].to_list() == [1]  # kept
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_publishing_an_unchanged_view_rewrites_nothing(salesml_home):
+    from shared.home import warehouse_path
+    from shared.storage import publish_view, write_object
+
+    write_object(lake_path(["loc", "t1"], {"d": "a"}), pl.DataFrame({"x": [1]}))
+    publish_view("loc.t1", ["loc", "t1"])
+    inode = warehouse_path().stat().st_ino
+    publish_view("loc.t1", ["loc", "t1"])
+    assert warehouse_path().stat().st_ino == inode
