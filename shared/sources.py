@@ -18,6 +18,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -72,13 +73,45 @@ def _read_folder(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | 
     return out
 
 
+def read_only_engine(uri: str) -> Any:
+    """A SQLAlchemy engine that cannot write, whatever a statement tries.
+
+    PostgreSQL: every transaction is opened ``READ ONLY`` by the driver
+    (``postgresql_readonly``), on top of ``default_transaction_read_only``, and
+    takes its snapshot at once, so no later statement can switch it to read-write
+    (for a guarantee that holds outside salesml too, give it a read-only role). SQLite: the file is
+    opened with ``mode=ro``. Other dialects get only SELECTs from salesml, and the
+    docs ask for a read-only database user there.
+    """
+    import sqlalchemy as sa
+
+    url = sa.make_url(uri)
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise ValueError(f"source {redact(uri)}: a SQLite source must be a file")
+        path = Path(url.database).resolve()
+        return sa.create_engine(
+            f"sqlite:///file:{path}?mode=ro&uri=true", connect_args={"uri": True}
+        )
+    if url.get_backend_name() == "postgresql":
+        engine = sa.create_engine(
+            url, connect_args={"options": "-c default_transaction_read_only=on"}
+        ).execution_options(postgresql_readonly=True)
+
+        @sa.event.listens_for(engine, "begin")
+        def _pin_read_only(conn: Any) -> None:
+            # PostgreSQL lets a transaction switch to read-write until its first query;
+            # taking the snapshot at BEGIN closes that door for every later statement.
+            conn.exec_driver_sql("SELECT 1")
+
+        return engine
+    return sa.create_engine(url)
+
+
 def _read_sqlalchemy(uri: str, tables: Sequence[str]) -> dict[str, pl.DataFrame | None]:
     import sqlalchemy as sa
 
-    connect_args = {}
-    if uri.startswith("postgresql"):
-        connect_args = {"options": "-c default_transaction_read_only=on"}
-    engine = sa.create_engine(uri, connect_args=connect_args)
+    engine = read_only_engine(uri)
     try:
         present = set(sa.inspect(engine).get_table_names())
         out: dict[str, pl.DataFrame | None] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,3 +15,15 @@ def salesml_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SALESML_HOME", str(home))
     monkeypatch.delenv("SALESML_MLFLOW_URI", raising=False)
     return home
+
+
+def pg_url() -> str:
+    """The PostgreSQL test server URL (scripts/pg.sh); skip locally without it, fail in CI."""
+    url = os.environ.get("SALESML_TEST_PG_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("SALESML_TEST_PG_URL is not set in CI: scripts/pg.sh must start the server")
+        pytest.skip(
+            "SALESML_TEST_PG_URL not set (run `bash scripts/pg.sh start` and export its env)"
+        )
+    return url

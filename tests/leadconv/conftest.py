@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 import pytest
@@ -45,15 +44,3 @@ def tiny_world() -> LeadconvWorld:
 @pytest.fixture
 def tiny_cfg() -> LeadconvConfig:
     return tiny_config()
-
-
-def pg_url() -> str | None:
-    """The PostgreSQL test server URL; skip locally without it, fail in CI."""
-    url = os.environ.get("SALESML_TEST_PG_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("SALESML_TEST_PG_URL is not set in CI: scripts/pg.sh must start the server")
-        pytest.skip(
-            "SALESML_TEST_PG_URL not set (run `bash scripts/pg.sh start` and export its env)"
-        )
-    return url

@@ -99,7 +99,7 @@ def test_source_is_read_read_only_from_postgresql(tiny_world):
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 
-    from tests.leadconv.conftest import pg_url
+    from tests.conftest import pg_url
 
     url = make_url(pg_url())
     db = f"lc_src_{uuid.uuid4().hex[:10]}"

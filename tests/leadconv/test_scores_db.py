@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from leadconv_assets import scores_db
-from tests.leadconv.conftest import pg_url
+from tests.conftest import pg_url
 
 
 def _frame(scores: list[float], version: str = "1", run: str = "r1") -> pl.DataFrame:

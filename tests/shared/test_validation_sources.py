@@ -81,3 +81,49 @@ def test_redact_hides_passwords_in_query_parameters_too():
 
 def test_redact_hides_passwords():
     assert redact("postgresql://bob:secret@h:5432/db") == "postgresql://bob:***@h:5432/db"
+
+
+def test_a_sqlite_source_cannot_be_written_through_salesml(tmp_path):
+    import sqlalchemy as sa
+
+    from shared.sources import read_only_engine
+
+    db = tmp_path / "src.sqlite"
+    rw = sa.create_engine(f"sqlite:///{db}")
+    with rw.begin() as c:
+        c.execute(sa.text("CREATE TABLE customers (customer_id INTEGER)"))
+        c.execute(sa.text("INSERT INTO customers VALUES (1)"))
+    rw.dispose()
+    got = read_tables(f"sqlite:///{db}", ["customers"])
+    assert got["customers"]["customer_id"].to_list() == [1]
+    engine = read_only_engine(f"sqlite:///{db}")
+    with pytest.raises(sa.exc.OperationalError, match="readonly"), engine.begin() as c:
+        c.execute(sa.text("INSERT INTO customers VALUES (2)"))
+
+
+@pytest.mark.postgres
+def test_a_postgres_source_session_cannot_lift_read_only():
+    import uuid
+
+    import sqlalchemy as sa
+
+    from shared.sources import read_only_engine
+    from tests.conftest import pg_url
+
+    url, table = pg_url(), f"ro_{uuid.uuid4().hex[:8]}"
+    rw = sa.create_engine(url)
+    with rw.begin() as c:
+        c.execute(sa.text(f"CREATE TABLE {table} (x int)"))
+    try:
+        engine = read_only_engine(url)
+        with pytest.raises(sa.exc.DBAPIError), engine.begin() as c:
+            c.execute(sa.text("SET default_transaction_read_only = off"))
+            c.execute(sa.text("SET transaction_read_only = off"))
+            c.execute(sa.text(f"INSERT INTO {table} VALUES (1)"))
+        engine.dispose()
+        with rw.connect() as c:
+            assert c.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 0
+    finally:
+        with rw.begin() as c:
+            c.execute(sa.text(f"DROP TABLE {table}"))
+        rw.dispose()
