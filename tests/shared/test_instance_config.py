@@ -29,3 +29,52 @@ def test_shipped_instance_config_loads_with_monitoring_and_partition_limit(tmp_p
 def test_shipped_instance_config_is_plain_yaml():
     raw = yaml.safe_load(CONFIG.read_text())
     assert raw["run_coordinator"]["config"]["max_concurrent_runs"] == 2
+
+
+def test_retrain_schedule_requests_one_run_per_value_and_definitions_add_the_sweep():
+    from datetime import UTC, date, datetime
+
+    from shared.automation import location_definitions, retrain_schedule
+    from shared.location import Location
+
+    loc = Location("pricing", "bu_id", "pricing_recs")
+    parts = dg.MultiPartitionsDefinition(
+        {
+            "cutoff": dg.StaticPartitionsDefinition(["2024-06-30"]),
+            "bu_id": dg.StaticPartitionsDefinition(["na", "emea"]),
+        }
+    )
+
+    @dg.asset(partitions_def=parts, key=loc.key("x"))
+    def x() -> None:
+        return None
+
+    job = dg.define_asset_job("j", selection=[x], partitions_def=parts)
+    sched = retrain_schedule(
+        name="s",
+        job=job,
+        cron_schedule="0 3 1 * *",
+        location=loc,
+        values=["na", "emea"],
+        cutoff=date(2024, 6, 30),
+        description="d",
+    )
+    defs = location_definitions(
+        loc,
+        assets=[x],
+        jobs=[job],
+        schedules=[sched],
+        source_env="X",
+        source_uri=None,
+        world_size="tiny",
+        world_seed=1,
+    )
+    ctx = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2024, 7, 1, 3, tzinfo=UTC),
+        repository_def=defs.get_repository_def(),
+    )
+    reqs = list(sched.evaluate_tick(ctx).run_requests)
+    assert [r.partition_key.keys_by_dimension["bu_id"] for r in reqs] == ["na", "emea"]
+    assert len({r.run_key for r in reqs}) == 2
+    assert defs.resolve_sensor_def("pricing_mlflow_sweep") is not None
+    dg.Definitions.validate_loadable(defs)

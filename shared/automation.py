@@ -1,0 +1,76 @@
+"""What every location's Dagster wiring has in common: the periodic retrain schedule
+and the assembly of its ``Definitions`` (resources, source, debris sweep).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import dagster as dg
+
+from shared.dagster_helpers import common_resources
+from shared.location import Location
+from shared.sources import SourceResource
+from shared.sweep import sweep_sensor
+
+
+def retrain_schedule(
+    *,
+    name: str,
+    job: Any,
+    cron_schedule: str,
+    location: Location,
+    values: Sequence[str],
+    cutoff: date,
+    description: str,
+) -> dg.ScheduleDefinition:
+    """A schedule launching ``job`` once per value of the location's dimension at
+    ``cutoff`` (tag ``salesml/reason: monthly retrain``; one run key per tick)."""
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=cron_schedule,
+        execution_timezone="UTC",
+        description=description,
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        for value in values:
+            key = dg.MultiPartitionKey({"cutoff": cutoff.isoformat(), location.dim: value})
+            yield dg.RunRequest(
+                run_key=f"{context.scheduled_execution_time:%Y-%m-%d}-{value}-{cutoff}",
+                partition_key=key,
+                tags={"salesml/reason": "monthly retrain"},
+            )
+
+    return _schedule
+
+
+def location_definitions(
+    location: Location,
+    *,
+    assets: Sequence[Any],
+    checks: Sequence[Any] = (),
+    jobs: Sequence[Any] = (),
+    schedules: Sequence[Any] = (),
+    sensors: Sequence[Any] = (),
+    source_env: str,
+    source_uri: str | None,
+    world_size: str,
+    world_seed: int,
+) -> dg.Definitions:
+    """``Definitions`` of one location: its assets and automation, the shared resources
+    (lake IO manager, MLflow tracker), its ``source`` and its MLflow debris sweep."""
+    source = SourceResource(
+        uri=source_uri, env_var=source_env, world_size=world_size, world_seed=world_seed
+    )
+    return dg.Definitions(
+        assets=list(assets),
+        asset_checks=list(checks),
+        jobs=list(jobs),
+        schedules=list(schedules),
+        sensors=[*sensors, sweep_sensor(location.name, location.model_prefix)],
+        resources={**common_resources(), "source": source},
+    )
