@@ -64,3 +64,31 @@ def worlds_dir() -> Path:
 def dagster_home() -> Path:
     """The Dagster instance folder used by ``make demo`` and ``make ui``."""
     return _sub("dagster")
+
+
+def lake_key() -> bytes:
+    """The secret that signs model objects in the lake (HMAC-SHA256), kept outside the home.
+
+    ``$SALESML_LAKE_KEY`` if set (production: from a secret store), else
+    ``$XDG_CONFIG_HOME/salesml/lake.key`` (default ``~/.config/salesml/lake.key``),
+    created once with 32 random bytes and mode 0600. Outside the home on purpose:
+    whoever can write the home must not be able to forge a signature.
+    """
+    env = os.environ.get("SALESML_LAKE_KEY")
+    if env:
+        return env.encode()
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    path = base / "salesml" / "lake.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".lake.key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+        try:
+            os.link(tmp, path)  # atomic: the first process to get here wins, others read it
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_bytes()

@@ -23,6 +23,8 @@ block.
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -86,29 +88,69 @@ def _atomic_write(folder: Path, name: str, write: Any) -> Path:
     return folder / name
 
 
+SIGNATURE_SUFFIX = ".sig"
+
+
+def _signature(path: Path) -> str:
+    """HMAC-SHA256 of a file's bytes under the lake key (hex)."""
+    mac = hmac.new(home_mod.lake_key(), digestmod=hashlib.sha256)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            mac.update(chunk)
+    return mac.hexdigest()
+
+
+class UntrustedObjectError(RuntimeError):
+    """A pickled object in the lake whose signature is missing or wrong: not loaded."""
+
+
 def write_object(folder: Path, obj: Any) -> Path:
-    """Write a frame as Parquet or any other object with joblib; replaces what was there."""
+    """Write a frame as Parquet or any other object with joblib; replaces what was there.
+
+    A joblib file is signed (``data.joblib.sig``, HMAC-SHA256 under
+    :func:`shared.home.lake_key`), because loading a pickle runs code: only files
+    salesml itself wrote are ever loaded.
+    """
     if isinstance(obj, pl.LazyFrame):
         obj = obj.collect()
     if isinstance(obj, pl.DataFrame):
         stale = folder / OBJECT_FILE
         path = _atomic_write(folder, FRAME_FILE, lambda p: obj.write_parquet(p))
-        if stale.exists():
-            stale.unlink()
+        for old in (stale, stale.with_name(OBJECT_FILE + SIGNATURE_SUFFIX)):
+            old.unlink(missing_ok=True)
         return path
     stale = folder / FRAME_FILE
-    path = _atomic_write(folder, OBJECT_FILE, lambda p: joblib.dump(obj, p, compress=3))
-    if stale.exists():
-        stale.unlink()
+
+    def dump_signed(tmp: str) -> None:
+        joblib.dump(obj, tmp, compress=3)
+        sig = _signature(Path(tmp))
+        _atomic_write(folder, OBJECT_FILE + SIGNATURE_SUFFIX, lambda p: Path(p).write_text(sig))
+
+    path = _atomic_write(folder, OBJECT_FILE, dump_signed)
+    stale.unlink(missing_ok=True)
     return path
 
 
 def read_object(folder: Path, what: str = "") -> Any:
-    """Read what :func:`write_object` wrote in ``folder``."""
+    """Read what :func:`write_object` wrote in ``folder``.
+
+    Raises :class:`UntrustedObjectError` (naming the file) for a joblib file whose
+    signature is missing or does not match: it was not written by salesml with this
+    key, and unpickling it could run anyone's code.
+    """
     if (folder / FRAME_FILE).exists():
         return pl.read_parquet(folder / FRAME_FILE)
-    if (folder / OBJECT_FILE).exists():
-        return joblib.load(folder / OBJECT_FILE)
+    path = folder / OBJECT_FILE
+    if path.exists():
+        sig_file = path.with_name(OBJECT_FILE + SIGNATURE_SUFFIX)
+        expected = sig_file.read_text().strip() if sig_file.exists() else ""
+        if not expected or not hmac.compare_digest(expected, _signature(path)):
+            raise UntrustedObjectError(
+                f"refusing to load {what or folder}: {path} is not signed by this salesml "
+                f"installation ({'no signature' if not expected else 'signature mismatch'}); "
+                "re-materialize the asset (a pickle from elsewhere could run code)"
+            )
+        return joblib.load(path)
     raise FileNotFoundError(
         f"no stored value for {what or folder} at {folder}: materialize it first "
         "(in the UI, or `dagster asset materialize`)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from shared.dagster_helpers import warehouse_metadata
 from shared.partitions import cutoff_multi_partitions, parse_partition_key
@@ -101,3 +102,26 @@ def test_publishing_an_unchanged_view_rewrites_nothing(salesml_home):
     inode = warehouse_path().stat().st_ino
     publish_view("loc.t1", ["loc", "t1"])
     assert warehouse_path().stat().st_ino == inode
+
+
+def test_a_tampered_or_foreign_pickle_is_never_loaded(salesml_home, tmp_path, monkeypatch):
+    import joblib
+
+    from shared.storage import OBJECT_FILE, UntrustedObjectError, read_object, write_object
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    folder = lake_path(["loc", "model"], {"d": "a"})
+    write_object(folder, {"weights": [1, 2, 3]})
+    assert read_object(folder) == {"weights": [1, 2, 3]}
+    assert (tmp_path / "config" / "salesml" / "lake.key").stat().st_mode & 0o077 == 0
+    joblib.dump({"weights": "evil"}, folder / OBJECT_FILE)  # someone who can write the home
+    with pytest.raises(UntrustedObjectError, match="signature mismatch"):
+        read_object(folder)
+    (folder / f"{OBJECT_FILE}.sig").unlink()
+    with pytest.raises(UntrustedObjectError, match="no signature"):
+        read_object(folder)
+    write_object(folder, {"weights": [4]})  # re-materializing restores trust
+    assert read_object(folder) == {"weights": [4]}
+    monkeypatch.setenv("SALESML_LAKE_KEY", "another installation")
+    with pytest.raises(UntrustedObjectError):
+        read_object(folder)
