@@ -71,6 +71,16 @@ def _partition(context: Any) -> tuple[date, str]:
     return to_date(parts["cutoff"]), parts["division"]
 
 
+def _drift_not_measured(reason: str) -> dg.AssetCheckResult:
+    """A visible non-pass: drift that was not measured must not read as stable."""
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=reason,
+        metadata={"measured": False, "reason": reason},
+    )
+
+
 def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.PartitionsDefinition]:
     """All gosales assets and checks for one configuration.
 
@@ -706,23 +716,24 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         "starts a retrain through the gosales_drift_retrain sensor.",
     )
     def score_drift(tracker: MLflowTracker, icp_scores: pl.DataFrame) -> dg.AssetCheckResult:
+        # Not measured is not passed: a failed WARN check with measured=False says why.
         if icp_scores.height == 0:
-            return dg.AssetCheckResult(
-                passed=True, severity=dg.AssetCheckSeverity.WARN, description="nothing scored"
-            )
+            return _drift_not_measured("nothing scored")
         base = tracker.holdout_scores(icp_scores["run_id"][0])
         if base is None:
-            return dg.AssetCheckResult(
-                passed=True,
-                severity=dg.AssetCheckSeverity.WARN,
-                description="no holdout scores logged with this champion: drift not measured",
+            return _drift_not_measured(
+                "no holdout scores logged with this champion: drift not measured"
             )
         value = psi(base, icp_scores["icp_score"].to_numpy())
         return dg.AssetCheckResult(
             passed=value <= SIGNIFICANT,
             severity=dg.AssetCheckSeverity.WARN,
             description=f"PSI {value:.3f} ({psi_label(value)})",
-            metadata={"psi": value, "model_version": icp_scores["model_version"][0]},
+            metadata={
+                "psi": value,
+                "model_version": icp_scores["model_version"][0],
+                "measured": True,
+            },
         )
 
     @dg.asset_check(

@@ -54,7 +54,8 @@ def build_automation(cfg: GosalesConfig, prefix: list[str]) -> tuple[list, list,
             )
 
     def retrain_on_drift(partition: str | None, metadata: dict, record_id: int):
-        if partition not in cfg.divisions:
+        # A failed check that measured nothing (no scores, no holdout baseline) is not drift.
+        if partition not in cfg.divisions or metadata.get("measured") is False:
             return []
         return [
             dg.RunRequest(

@@ -3,26 +3,42 @@
 Defaults describe the embedded demo world. A user bringing their own data
 points ``SALESML_GOSALES_CONFIG`` at a YAML file with the same keys (read when
 definitions are built, because partitions must be known then); asset configs
-in the UI override training settings per run.
+in the UI override training settings per run. Every model is a
+:class:`shared.config.StrictModel`: an unknown key, a non-month-end cutoff, a
+window below one month or an unusable division name fails at load with a
+:class:`shared.config.ConfigError` naming the file and the key.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gosales_assets.whitespace import WhitespaceConfig
+from shared.config import (
+    MonthEnd,
+    PartitionName,
+    PositiveMonths,
+    StrictModel,
+    load_yaml_config,
+)
 from shared.lgbm import LGBMSettings
-from shared.partitions import CutoffList, add_months, validate_name
+from shared.partitions import add_months
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
 
 
-class GateConfig(BaseModel):
+class FloorOverride(StrictModel):
+    """A division's replacement for some of the absolute floors (unknown metrics rejected)."""
+
+    auc_min: float | None = None
+    lift10_min: float | None = None
+    calibration_mae_max: float | None = None
+
+
+class GateConfig(StrictModel):
     """Promotion gates. Absolute floors from the seed plus relative gates."""
 
     auc_min: float = 0.70
@@ -32,7 +48,7 @@ class GateConfig(BaseModel):
     beat_champion: bool = True
     min_holdout_positives: int = 20
     # Per-division overrides of the absolute floors (weak-signal divisions).
-    overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
+    overrides: dict[PartitionName, FloorOverride] = Field(default_factory=dict)
 
     def floors_for(self, division: str) -> dict[str, float]:
         base = {
@@ -40,11 +56,12 @@ class GateConfig(BaseModel):
             "lift10_min": self.lift10_min,
             "calibration_mae_max": self.calibration_mae_max,
         }
-        base.update(self.overrides.get(division, {}))
+        if division in self.overrides:
+            base.update(self.overrides[division].model_dump(exclude_none=True))
         return base
 
 
-class TrainingConfig(LGBMSettings):
+class TrainingConfig(StrictModel, LGBMSettings):
     """How candidates are trained (fixed seeds, grouped splits) and the LightGBM settings."""
 
     snapshots: int = 3
@@ -55,13 +72,13 @@ class TrainingConfig(LGBMSettings):
     isotonic_min_positives: int = 1000
 
 
-class GosalesConfig(BaseModel):
+class GosalesConfig(StrictModel):
     """Everything gosales needs to build its definitions."""
 
-    divisions: list[str]
-    cutoffs: CutoffList
-    window_months: int = 6
-    window_overrides: dict[str, int] = Field(default_factory=dict)
+    divisions: list[PartitionName] = Field(min_length=1)
+    cutoffs: list[MonthEnd] = Field(min_length=1)
+    window_months: PositiveMonths = 6
+    window_overrides: dict[PartitionName, PositiveMonths] = Field(default_factory=dict)
     world_size: str = "demo"
     world_seed: int = 42
     training: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -70,9 +87,7 @@ class GosalesConfig(BaseModel):
 
     @field_validator("divisions")
     @classmethod
-    def _names(cls, v: list[str]) -> list[str]:
-        for d in v:
-            validate_name(d, "division")
+    def _unique(cls, v: list[str]) -> list[str]:
         if len(set(v)) != len(v):
             raise ValueError(f"divisions are not unique: {v}")
         return v
@@ -97,11 +112,6 @@ def load_config(path: str | Path | None = None) -> GosalesConfig:
     """Load the YAML config (``path``, ``$SALESML_GOSALES_CONFIG`` or the packaged default).
 
     Raises:
-        ValueError: with the offending key when the file does not validate.
+        shared.config.ConfigError: naming the file and each offending key.
     """
-    path = Path(path or os.environ.get("SALESML_GOSALES_CONFIG") or DEFAULT_CONFIG)
-    raw = yaml.safe_load(path.read_text()) or {}
-    try:
-        return GosalesConfig.model_validate(raw)
-    except Exception as err:
-        raise ValueError(f"gosales config {path} is invalid: {err}") from err
+    return load_yaml_config(GosalesConfig, DEFAULT_CONFIG, "SALESML_GOSALES_CONFIG", path)

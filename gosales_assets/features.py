@@ -581,7 +581,6 @@ def build_features(
     cutoff: date,
     divisions: Sequence[str],
     target_division: str,
-    config: dict | None = None,
 ) -> pl.DataFrame:
     """The feature matrix at ``cutoff`` for ``target_division`` (see the module docstring).
 
@@ -591,12 +590,10 @@ def build_features(
         assets: install base (``customer_id, division, purchase_date, expiration_date``) or None.
         cutoff: as-of date; nothing dated after it is read.
         divisions: every division (fixes the column set); must contain ``target_division``.
-        config: unused hook for per-deployment feature options (kept for API stability).
 
     Returns:
         ``customer_id`` + Float64 features; one row per customer created by ``cutoff``.
     """
-    del config
     if target_division not in divisions:
         raise ValueError(f"target division {target_division!r} is not one of {list(divisions)}")
     return assemble(

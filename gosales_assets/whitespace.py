@@ -38,8 +38,9 @@ from datetime import date
 from typing import Literal
 
 import polars as pl
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
+from shared.config import StrictModel
 from shared.partitions import add_months
 
 REASON_MAX_CHARS = 150
@@ -49,7 +50,7 @@ SIGNALS = ("p_icp_pct", "affinity_norm", "value_norm")
 NEUTRAL = {"p_icp_pct": 0.5, "affinity_norm": 0.0, "value_norm": 0.5}
 
 
-class WhitespaceConfig(BaseModel):
+class WhitespaceConfig(StrictModel):
     """Ranker settings (``whitespace:`` section of the gosales config)."""
 
     weights: dict[str, float] = Field(
