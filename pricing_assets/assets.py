@@ -38,6 +38,7 @@ from shared.dagster_helpers import (
     warehouse_metadata,
 )
 from shared.drift import psi_label
+from shared.gates import GateReport
 from shared.metrics import calibration_bins
 from shared.modelcard import write_model_card
 from shared.partitions import cutoff_multi_partitions, parse_partition_key, to_date
@@ -97,6 +98,59 @@ def line_features_schema():
         }
     )
     return pa.DataFrameSchema(cols)
+
+
+CROSSING_METRICS = ("crossing_rows", "crossing_share")
+
+
+def metrics_check_result(report: GateReport, names: list[str]) -> dg.AssetCheckResult:
+    """Blocking check result of the gates ``names`` of ``report``.
+
+    A gate the check expects but the report does not contain fails the check
+    (naming it): an empty selection never passes.
+    """
+    chosen = [g for g in report.gates if g.name in names]
+    missing = [n for n in names if n not in {g.name for g in chosen}]
+    sub = GateReport.of(chosen)
+    passed = sub.passed and not missing and bool(chosen)
+    description = sub.summary() if chosen else ""
+    if missing:
+        description = f"expected gate(s) not evaluated: {missing}. {description}".strip()
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata={
+            "gates": dg.MetadataValue.md(sub.to_markdown()),
+            "missing_gates": ", ".join(missing),
+        },
+    )
+
+
+def drift_check_result(model_metrics: pl.DataFrame) -> dg.AssetCheckResult:
+    """WARN drift check from the ``drift`` rows (PSI) of ``model_metrics``.
+
+    Nothing measured (no drift rows, or only NaN PSI) is its own state: a failed
+    check with ``measured: False`` and the reason, never a pass.
+    """
+    d = model_metrics.filter(pl.col("component") == "drift").select(
+        feature=pl.col("model"), psi=pl.col("value")
+    )
+    d = d.filter(pl.col("psi").is_not_nan())
+    if not d.height:
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="drift not measured: model_metrics has no finite PSI rows",
+            metadata={"measured": False, "reason": "no drift rows in model_metrics"},
+        )
+    d = d.with_columns(status=pl.col("psi").map_elements(psi_label, return_dtype=pl.Utf8))
+    worst = float(d["psi"].max())
+    return dg.AssetCheckResult(
+        passed=bool(worst <= 0.25),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"measured": True, "max_psi": worst, "psi": dg.MetadataValue.md(md_table(d))},
+    )
 
 
 def build_assets(cfg: PricingConfig) -> tuple[list[Any], list[Any], dg.PartitionsDefinition]:
@@ -485,17 +539,7 @@ def build_assets(cfg: PricingConfig) -> tuple[list[Any], list[Any], dg.Partition
     # --- checks --------------------------------------------------------------------
     def _metrics_check(context, model_metrics, names: list[str], check: str):
         _, bu = _partition(context)
-        report = training.promotion_gates(model_metrics, cfg.bu(bu))
-        chosen = [g for g in report.gates if g.name in names]
-        from shared.gates import GateReport
-
-        sub = GateReport.of(chosen)
-        return dg.AssetCheckResult(
-            passed=sub.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=sub.summary(),
-            metadata={"gates": dg.MetadataValue.md(sub.to_markdown())},
-        )
+        return metrics_check_result(training.promotion_gates(model_metrics, cfg.bu(bu)), names)
 
     @dg.asset_check(
         partitions_def=parts,
@@ -562,7 +606,17 @@ def build_assets(cfg: PricingConfig) -> tuple[list[Any], list[Any], dg.Partition
         description="No crossing: lower <= median <= upper on every holdout line.",
     )
     def no_crossing(context, range_model, model_metrics) -> dg.AssetCheckResult:
-        return _metrics_check(context, model_metrics, ["no_crossing"], "no_crossing")
+        res = _metrics_check(context, model_metrics, ["no_crossing"], "no_crossing")
+        rows = model_metrics.filter(
+            (pl.col("component") == "range") & pl.col("metric").is_in(CROSSING_METRICS)
+        )
+        found = dict(zip(rows["metric"].to_list(), rows["value"].to_list(), strict=True))
+        return dg.AssetCheckResult(
+            passed=res.passed,
+            severity=res.severity,
+            description=res.description,
+            metadata={**res.metadata, **numeric_metadata(found)},
+        )
 
     @dg.asset_check(
         partitions_def=parts,
@@ -613,16 +667,7 @@ def build_assets(cfg: PricingConfig) -> tuple[list[Any], list[Any], dg.Partition
         "baseline (bins fixed on the baseline; < 0.1 stable, > 0.25 significant).",
     )
     def drift(context, range_model, model_metrics) -> dg.AssetCheckResult:
-        d = model_metrics.filter(pl.col("component") == "drift").select(
-            feature=pl.col("model"), psi=pl.col("value")
-        )
-        d = d.with_columns(status=pl.col("psi").map_elements(psi_label, return_dtype=pl.Utf8))
-        worst = float(d["psi"].max()) if d.height else 0.0
-        return dg.AssetCheckResult(
-            passed=bool(worst <= 0.25),
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"max_psi": worst, "psi": dg.MetadataValue.md(md_table(d))},
-        )
+        return drift_check_result(model_metrics)
 
     @dg.asset_check(
         partitions_def=parts,

@@ -54,6 +54,7 @@ class Coverage(_Strict):
     target: float = Field(0.90, gt=0.5, lt=1.0)
     base_tolerance: float = Field(0.02, gt=0.0, lt=0.2)
     mondrian_min_rows: int = Field(200, ge=50)
+    max_crossing_share: float = Field(0.01, ge=0.0, le=1.0)
 
 
 class ModelSettings(_Strict):

@@ -187,15 +187,36 @@ class RangeModel:
         """
         if not 0.0 < alpha < 1.0:
             raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+        bounds = self.unrepaired_bounds(frame, alpha)
+        return _ordered(bounds[:, 0], bounds[:, 1], bounds[:, 2], self.group_of(frame))
+
+    def unrepaired_bounds(self, frame: pl.DataFrame, alpha: float | None = None) -> np.ndarray:
+        """``(n, 3)`` conformalized ``[lower, median, upper]`` *before* the per-row sort
+        (nominal coverage ``1 - alpha``; default the fitted confidence).
+
+        The range the model really produced: :meth:`predict` sorts each row so the
+        served range never crosses, which would hide a crossing model.
+        """
         raw = self.raw_quantiles(frame)
         groups = self.group_of(frame)
         lo, hi = raw[:, 0].copy(), raw[:, 1].copy()
+        level = 1 - (1 - self.confidence if alpha is None else alpha) / 2
         for g in np.unique(groups):
             idx = groups == g
             r_lo, r_hi = self.residuals[g]
-            lo[idx] -= _conformal_quantile(r_lo, 1 - alpha / 2)
-            hi[idx] += _conformal_quantile(r_hi, 1 - alpha / 2)
-        return _ordered(lo, raw[:, 2], hi, groups)
+            lo[idx] -= _conformal_quantile(r_lo, level)
+            hi[idx] += _conformal_quantile(r_hi, level)
+        return np.column_stack([lo, raw[:, 2], hi])
+
+
+def crossing_stats(bounds: np.ndarray) -> dict[str, float]:
+    """Rows of ``(n, 3)`` ``[lower, median, upper]`` that cross, i.e. the rows the sort repairs.
+
+    Out: ``crossing_rows`` (count) and ``crossing_share`` (of all rows; NaN for no rows).
+    """
+    lo, med, hi = bounds[:, 0], bounds[:, 1], bounds[:, 2]
+    n = int(((lo > med) | (med > hi)).sum())
+    return {"crossing_rows": n, "crossing_share": n / len(bounds) if len(bounds) else math.nan}
 
 
 def _conformal_quantile(scores: np.ndarray, level: float) -> float:

@@ -145,6 +145,7 @@ def fit_partition(
             "coverage_hi": hi_tol,
             "mean_width": float((ranges["upper_discount"] - ranges["lower_discount"]).mean()),
             "crossing": pm.crossing_count(ranges),
+            **pm.crossing_stats(rng_model.unrepaired_bounds(hold)),
             "raw_crossing": int(((raw[:, 0] > raw[:, 2]) | (raw[:, 2] > raw[:, 1])).sum()),
             "pinball_median": M.pinball(y, ranges["median_discount"].to_numpy(), 0.5),
             "mondrian_groups": len(rng_model.mapie) - 1,
@@ -259,10 +260,12 @@ def promotion_gates(result_metrics: pl.DataFrame, cfg: BUConfig) -> GateReport:
             ),
             gate(
                 "no_crossing",
-                val("range", "cqr_lightgbm", "crossing"),
+                val("range", "cqr_lightgbm", "crossing_share"),
                 "<=",
-                0,
-                "rows with lower > median or median > upper",
+                cfg.coverage.max_crossing_share,
+                f"share of holdout rows whose conformal range crossed (lower > median or "
+                f"median > upper) before the per-row sort repaired it: "
+                f"{val('range', 'cqr_lightgbm', 'crossing_rows'):.0f} rows",
             ),
         ]
     )
