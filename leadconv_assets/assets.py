@@ -36,6 +36,7 @@ from leadconv_assets import labels as lc_labels
 from leadconv_assets import recommend as lc_recommend
 from leadconv_assets import schemas as lc_schemas
 from leadconv_assets import scores_db, training
+from leadconv_assets import scoring as lc_scoring
 from leadconv_assets.config import LeadconvConfig, end_of_day
 from shared import lifecycle
 from shared.dagster_helpers import (
@@ -45,7 +46,7 @@ from shared.dagster_helpers import (
     schema_check_result,
     warehouse_metadata,
 )
-from shared.drift import psi, psi_label
+from shared.drift import psi
 from shared.home import reports_dir
 from shared.modelcard import render_model_card, write_model_card
 from shared.partitions import cutoff_multi_partitions, parse_partition_key, to_date
@@ -626,12 +627,12 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
         feats = lc_features.build_features(tables, as_of, cfg.feature_window).filter(
             pl.col("first_engagement_at") > as_of - timedelta(days=days_back)
         )
-        frames, notes, drift = [], {}, {}
+        frames, notes, drift, unmeasured = [], {}, {}, {}
         for target in cfg.targets:
             name = model_name(target)
             champ = tracker.champion(name)
             if champ is None:
-                notes[target] = "no champion"
+                notes[target] = unmeasured[target] = "no champion"
                 continue
             meta = tracker.load_dict(champ.run_id, lifecycle.MODEL_META)
             train_keys = tracker.load_dict(champ.run_id, "train_ids.json")["keys"]
@@ -643,7 +644,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                 on=["org_id", "enrollment_id"],
             )
             if rows.height == 0:
-                notes[target] = "no leads to score"
+                notes[target] = unmeasured[target] = "no leads to score"
                 continue
             model = tracker.load_model(champ.model_uri)
             p = model.predict_proba(training.matrix(rows, meta["features"]))[:, 1]
@@ -670,8 +671,11 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
             )
             notes[target] = f"v{champ.version}"
             base = tracker.holdout_scores(champ.run_id)
-            drift[target] = psi(base, p) if base is not None else float("nan")
-        scored = pl.concat(frames) if frames else pl.DataFrame(schema=_SCORES_SCHEMA)
+            if base is None:
+                unmeasured[target] = "no champion holdout scores"
+            else:
+                drift[target] = psi(base, p)
+        scored = pl.concat(frames) if frames else pl.DataFrame(schema=lc_scoring.SCORES_SCHEMA)
         chosen = scores_db.select_split(scored, split)  # type: ignore[arg-type]
         url = (
             config.target_url
@@ -679,14 +683,14 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
             or os.environ.get(SCORES_URL_ENV)
             or scores_db.default_url()
         )
-        result = scores_db.upsert_scores(
+        # validate first: a frame that breaks the contract raises and writes nothing
+        out, result = lc_scoring.write_scores(
             url,
             chosen,
             table=config.table,
             history_table=config.history_table,
             dry_run=dry_run,
         )
-        out = chosen.select(list(_SCORES_SCHEMA)).cast(_SCORES_SCHEMA)  # type: ignore[arg-type]
         counts = {
             k: v
             for k, v in result.to_dict().items()
@@ -711,14 +715,14 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
             asset_key=key("lead_scores"),
             check_name="schema",
         )
-        worst = max((v for v in drift.values() if v == v), default=0.0)
+        verdict = lc_scoring.drift_verdict(drift, unmeasured)
         yield dg.AssetCheckResult(
             check_name="score_drift",
             asset_key=key("lead_scores"),
-            passed=worst <= 0.25,
+            passed=verdict.passed,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"max PSI {worst:.3f} ({psi_label(worst)})",
-            metadata={f"psi_{t}": float(v) for t, v in drift.items() if v == v},
+            description=verdict.description,
+            metadata=verdict.metadata,
         )
 
     assets = [
@@ -733,17 +737,3 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
     ]
     checks: list[Any] = []  # every check is a blocking check_spec evaluated inside its asset
     return assets, checks, {"training": parts, "daily": daily}
-
-
-_SCORES_SCHEMA = {
-    "org_id": pl.Utf8,
-    "enrollment_id": pl.Utf8,
-    "label_col": pl.Utf8,
-    "score": pl.Float64,
-    "model_name": pl.Utf8,
-    "model_version": pl.Utf8,
-    "run_id": pl.Utf8,
-    "scored_at": pl.Datetime("us"),
-    "split": pl.Utf8,
-    "window_closed": pl.Boolean,
-}

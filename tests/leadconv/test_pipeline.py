@@ -181,3 +181,41 @@ def test_failed_gate_keeps_the_previous_champion(salesml_home):
     assert "champion" in set(metrics["model"])
     card = reports_dir() / "leadconv" / model_name(target) / pk.replace("|", "__") / "model_card.md"
     assert "FAIL" in card.read_text()  # the card written by the failed candidate says why
+
+
+def test_bad_scores_write_nothing_and_unmeasured_drift_does_not_pass(salesml_home, monkeypatch):
+    import numpy as np
+
+    from tests.leadconv.conftest import tiny_config
+
+    target = "qualified_within_14d"
+    instance = dg.DagsterInstance.ephemeral()
+    defs = build_defs(tiny_config(gates={"pr_auc_ratio_min": 0.5, "min_holdout_positives": 1}))
+    job = defs.resolve_implicit_global_asset_job_def()
+    assert _run(job, instance, ["leadconv/extract", "leadconv/clean"]).success
+
+    # no champion yet: nothing was scored, so drift was not measured — a failed warning
+    res = _run(job, instance, ["leadconv/lead_scores"], SCORE_DAY)
+    drift = [
+        e for e in res.get_asset_check_evaluations() if e.asset_check_key.name == "score_drift"
+    ]
+    assert drift and not drift[0].passed
+    assert drift[0].severity == dg.AssetCheckSeverity.WARN
+    assert drift[0].metadata["measured"].value is False
+    assert "not measured" in (drift[0].description or "")
+
+    assert _run(job, instance, TRAIN, f"{TINY_CUTOFF}|{target}").success
+    assert MLflowTracker().champion(model_name(target)) is not None
+
+    class Broken:  # a scorer that returns NaN probabilities
+        def predict_proba(self, X):
+            p = np.full(len(X), np.nan)
+            return np.column_stack([1 - p, p])
+
+    monkeypatch.setattr(MLflowTracker, "load_model", lambda self, uri: Broken())
+    res = _run(job, instance, ["leadconv/lead_scores"], SCORE_DAY)
+    assert not res.success
+    error = res.get_step_failure_events()[0].event_specific_data.error.to_string()
+    assert "lead_scores" in error and "'score'" in error and "offending row" in error
+    assert scores_db.read_table(None).height == 0
+    assert scores_db.read_table(None, "lead_score_history").height == 0

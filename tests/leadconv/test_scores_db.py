@@ -2,50 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 import polars as pl
 import pytest
 
 from leadconv_assets import scores_db
-from tests.conftest import pg_url
-
-
-def _frame(scores: list[float], version: str = "1", run: str = "r1") -> pl.DataFrame:
-    n = len(scores)
-    return pl.DataFrame(
-        {
-            "org_id": ["org01"] * n,
-            "enrollment_id": [f"e{i}" for i in range(n)],
-            "label_col": ["booked_call_within_7d"] * n,
-            "score": scores,
-            "model_name": ["leadconv_booked_call_within_7d"] * n,
-            "model_version": [version] * n,
-            "run_id": [run] * n,
-            "scored_at": [datetime(2025, 7, 1, 6)] * n,
-            "split": ["test"] * (n - 1) + ["train"],
-        }
-    )
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def target(request, tmp_path):
-    """(url, table, history) on a fresh DuckDB file or unique PostgreSQL tables."""
-    suffix = uuid.uuid4().hex[:10]
-    if request.param == "duckdb":
-        yield f"duckdb:///{tmp_path / 'scores.duckdb'}", "lead_scores", "lead_score_history"
-        return
-    url = pg_url()
-    table, history = f"lead_scores_{suffix}", f"lead_score_history_{suffix}"
-    yield url, table, history
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
-        conn.execute(sa.text(f"DROP TABLE IF EXISTS {history}"))
-    engine.dispose()
+from tests.leadconv.conftest import scores_frame as _frame
 
 
 def _upsert(target, frame, **kw):
