@@ -10,8 +10,8 @@ import pytest
 
 from pricing_assets.config import config_from_dict, load_config
 from pricing_assets.schemas import validate_inputs
+from pricing_assets.world import generate_world, true_quantile, true_win_probability
 from shared.validation import DataContractError
-from shared.worlds.pricing import generate_world, true_quantile, true_win_probability
 
 BUS = ["na", "emea"]
 
