@@ -16,7 +16,7 @@ def main() -> None:
     size = sys.argv[1] if len(sys.argv) > 1 else "demo"
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 42
     from pricing_assets.quality import evaluate_world
-    from shared.worlds.pricing import generate_world
+    from pricing_assets.world import generate_world
 
     t0 = time.perf_counter()
     world = generate_world(size, seed)

@@ -8,23 +8,28 @@ is wrong.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, TypeAdapter, field_validator, model_validator
 
+from shared.config import (
+    MonthEnd,
+    PositiveDays,
+    StrictModel,
+    load_yaml_config,
+    validate_config,
+)
 from shared.partitions import CutoffList, validate_name
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
+ENV_VAR = "SALESML_PRICING_CONFIG"
+
+BuId = Annotated[str, AfterValidator(lambda v: validate_name(v, "bu_id"))]
+"""``shared.config.BuId`` whose errors say ``bu_id`` (a business unit name)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Guardrails(_Strict):
+class Guardrails(StrictModel):
     """Bounds every recommended discount must respect."""
 
     min_discount: float = Field(0.0, ge=0.0, lt=1.0)
@@ -40,15 +45,15 @@ class Guardrails(_Strict):
         return self
 
 
-class Horizons(_Strict):
+class Horizons(StrictModel):
     """Out-of-time splits, in days before the cutoff."""
 
-    holdout_days: int = Field(30, ge=7)
-    calibration_days: int = Field(60, ge=14)
-    win_holdout_days: int = Field(45, ge=7)
+    holdout_days: PositiveDays = Field(30, ge=7)
+    calibration_days: PositiveDays = Field(60, ge=14)
+    win_holdout_days: PositiveDays = Field(45, ge=7)
 
 
-class Coverage(_Strict):
+class Coverage(StrictModel):
     """The 90% range: target coverage, base tolerance, Mondrian threshold."""
 
     target: float = Field(0.90, gt=0.5, lt=1.0)
@@ -57,7 +62,7 @@ class Coverage(_Strict):
     max_crossing_share: float = Field(0.01, ge=0.0, le=1.0)
 
 
-class ModelSettings(_Strict):
+class ModelSettings(StrictModel):
     """LightGBM / RandomForest settings (fixed seeds, fixed threads)."""
 
     seed: int = 42
@@ -69,29 +74,22 @@ class ModelSettings(_Strict):
     num_threads: int = Field(1, ge=1)
 
 
-class BUConfig(_Strict):
+class BUConfig(StrictModel):
     """Everything one business unit's partitions use."""
 
-    bu_id: str
+    bu_id: BuId
     guardrails: Guardrails = Field(default_factory=Guardrails)
     horizons: Horizons = Field(default_factory=Horizons)
     coverage: Coverage = Field(default_factory=Coverage)
     deal_target: Literal["median", "expected_margin"] = "median"
     model: ModelSettings = Field(default_factory=ModelSettings)
 
-    @field_validator("bu_id")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return validate_name(v, "bu_id")
 
-
-class PricingConfig(BaseModel):
+class PricingConfig(StrictModel):
     """The pricing location: business units, cutoffs, world, per-BU settings."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    business_units: list[str]
-    cutoffs: CutoffList
+    business_units: list[BuId]
+    cutoffs: Annotated[CutoffList, Field(min_length=1)]
     world_size: str = "demo"
     world_seed: int = 42
     defaults: dict[str, Any] = Field(default_factory=dict)
@@ -102,11 +100,14 @@ class PricingConfig(BaseModel):
     def _names(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError("business_units is empty: list at least one bu_id")
-        for b in v:
-            validate_name(b, "bu_id")
         if len(set(v)) != len(v):
             raise ValueError(f"business_units are not unique: {v}")
         return v
+
+    @field_validator("cutoffs")
+    @classmethod
+    def _month_ends(cls, v: list) -> list:
+        return _CUTOFFS.validate_python(v)
 
     @model_validator(mode="after")
     def _bus(self) -> PricingConfig:
@@ -128,6 +129,9 @@ class PricingConfig(BaseModel):
             raise ValueError(f"pricing config for bu_id {bu_id!r} is invalid: {err}") from err
 
 
+_CUTOFFS = TypeAdapter(list[MonthEnd])
+
+
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
@@ -141,16 +145,11 @@ def load_config(path: str | Path | None = None) -> PricingConfig:
     """Load the YAML config (``path``, ``$SALESML_PRICING_CONFIG`` or the packaged default).
 
     Raises:
-        ValueError: naming the file and the offending key when it does not validate.
+        shared.config.ConfigError: naming the file and each offending key.
     """
-    path = Path(path or os.environ.get("SALESML_PRICING_CONFIG") or DEFAULT_CONFIG)
-    raw = yaml.safe_load(path.read_text()) or {}
-    try:
-        return PricingConfig.model_validate(raw)
-    except Exception as err:
-        raise ValueError(f"pricing config {path} is invalid: {err}") from err
+    return load_yaml_config(PricingConfig, DEFAULT_CONFIG, ENV_VAR, path)
 
 
 def config_from_dict(raw: dict[str, Any]) -> PricingConfig:
-    """Build a config from a dict (tests)."""
-    return PricingConfig.model_validate(raw)
+    """Build a config from a dict (tests); :class:`shared.config.ConfigError` when invalid."""
+    return validate_config(PricingConfig, raw, "pricing config (dict)")

@@ -30,7 +30,7 @@ def ensure_world(size: str, seed: int) -> Path:
     folder = world_folder(size, seed)
     if (folder / "_complete").exists():
         return folder
-    from shared.worlds.pricing import generate_world
+    from pricing_assets.world import generate_world
 
     world = generate_world(size=size, seed=seed)
     write_folder(folder, {**world.tables(), **world.truth_tables()})

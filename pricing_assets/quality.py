@@ -39,7 +39,7 @@ def evaluate_world(
     cutoff: date = date(2024, 6, 30),
     cfg: PricingConfig | None = None,
 ) -> WorldQuality:
-    from shared.worlds.pricing import generate_world
+    from pricing_assets.world import generate_world
 
     cfg = cfg or load_config()
     world = generate_world(size, seed)

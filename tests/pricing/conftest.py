@@ -14,7 +14,7 @@ TINY_CUTOFF = date(2024, 6, 30)
 
 @pytest.fixture(scope="session")
 def tiny_world():
-    from shared.worlds.pricing import generate_world
+    from pricing_assets.world import generate_world
 
     return generate_world(size="tiny", seed=7)
 

@@ -50,3 +50,14 @@ def test_drift_not_measured_is_a_visible_failure(tiny_partition):
     none = drift_check_result(res.metrics.filter(pl.col("component") != "drift"))
     assert none.passed is False and none.metadata["measured"].value is False
     assert "not measured" in none.description
+
+
+def test_an_older_candidate_never_takes_champion_from_a_newer_one():
+    from datetime import date
+
+    from pricing_assets.assets import newer_champion_rule
+
+    backfill = newer_champion_rule(date(2024, 5, 31), "2024-06-30")
+    assert backfill.passed is False and "later cutoff" in backfill.detail
+    assert newer_champion_rule(date(2024, 6, 30), "2024-05-31").passed
+    assert newer_champion_rule(date(2024, 6, 30), None).passed

@@ -10,8 +10,8 @@ import pytest
 
 from pricing_assets.config import config_from_dict, load_config
 from pricing_assets.schemas import validate_inputs
+from pricing_assets.world import generate_world, true_quantile, true_win_probability
 from shared.validation import DataContractError
-from shared.worlds.pricing import generate_world, true_quantile, true_win_probability
 
 BUS = ["na", "emea"]
 
@@ -151,3 +151,30 @@ def test_demo_plan_keys_are_valid_partitions():
     keys = plan[-1][1]
     assert keys and set(keys) <= valid
     assert {parse_partition_key(k, DIMS)["bu_id"] for k in keys} == set(cfg.business_units)
+
+
+def test_bad_config_key_or_value_names_the_file_and_the_key(tmp_path):
+    from shared.config import ConfigError
+
+    cases = {
+        "typo.yaml": (
+            "business_units: [na]\ncutoffs: ['2024-06-30']\nworld_sise: demo\n",
+            "world_sise",
+        ),
+        "notmonthend.yaml": ("business_units: [na]\ncutoffs: ['2024-06-15']\n", "cutoffs"),
+        "badbu.yaml": (
+            "business_units: ['North America']\ncutoffs: ['2024-06-30']\n",
+            "business_units",
+        ),
+        "window.yaml": (
+            "business_units: [na]\ncutoffs: ['2024-06-30']\n"
+            "defaults: {coverage: {max_crossing_share: 2}}\n",
+            "max_crossing_share",
+        ),
+    }
+    for name, (text, key) in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(ConfigError) as err:
+            load_config(path)
+        assert name in str(err.value) and key in str(err.value), str(err.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
 import polars as pl
 
@@ -121,3 +123,20 @@ def test_failed_gate_blocks_promotion_and_recommendations(
         "pricing/price_recs_deal",
     }
     assert MLflowTracker().champion(model_name("na")) is None
+
+
+def test_backfill_of_an_older_cutoff_leaves_the_newer_champion_serving(
+    salesml_home, tiny_world, tiny_source
+):
+    cfg = tiny_config(tiny_world).model_copy(update={"cutoffs": [date(2024, 5, 31), TINY_CUTOFF]})
+    defs = build_defs(cfg, source_uri=str(tiny_source))
+    instance = dg.DagsterInstance.ephemeral()
+    _run(defs, INPUTS, instance=instance)
+    for cutoff in (TINY_CUTOFF, date(2024, 5, 31)):  # newest first, then the backfill
+        pk = dg.MultiPartitionKey({"bu_id": "na", "cutoff": cutoff.isoformat()})
+        assert _run(defs, PARTITIONED, pk, instance).success
+    champ = MLflowTracker().champion(model_name("na"))
+    assert champ is not None and champ.tags["cutoff"] == TINY_CUTOFF.isoformat()
+    registry = query_warehouse("SELECT * FROM pricing.model_registry ORDER BY cutoff_date")
+    assert registry["promoted"].to_list() == [False, True]
+    assert "later cutoff" in registry["reason"][0]
