@@ -25,9 +25,8 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from gosales_assets.config import GateConfig, TrainingConfig
 from shared.calibration import fit_calibrator
-from shared.gates import Gate, GateReport, gate, skipped_gate
+from shared.gates import Gate, GateReport, champion_gate, gate, skipped_gate
 from shared.hashing import stable_unit_hash
-from shared.lifecycle import champion_gate
 from shared.metrics import auc_standard_error, classification_summary
 
 GROUPS = ("fit", "early_stop", "calibration", "holdout")

@@ -38,8 +38,7 @@ from shared.dagster_helpers import (
     warehouse_metadata,
 )
 from shared.drift import psi_label
-from shared.gates import Gate, GateReport
-from shared.lifecycle import champion_gate
+from shared.gates import Gate, GateReport, champion_gate
 from shared.metrics import calibration_bins
 from shared.modelcard import write_model_card
 from shared.partitions import cutoff_multi_partitions, parse_partition_key, to_date

@@ -50,13 +50,15 @@ MonthEnd = Annotated[date, AfterValidator(_month_end_date)]
 """A date that must be the last day of its month (cutoffs)."""
 
 
-def _partition_name(value: str) -> str:
-    return validate_name(value, "partition name")
+def partition_name(what: str) -> Any:
+    """The field type of a value that becomes part of a Dagster partition key, with
+    errors that name it (``partition_name("bu_id")``): at most ``MAX_NAME_LEN``
+    characters of ``[a-z0-9_-]``."""
+    return Annotated[str, AfterValidator(lambda v: validate_name(v, what))]
 
 
-PartitionName = Annotated[str, AfterValidator(_partition_name)]
-"""A value that becomes part of a Dagster partition key (division, bu_id, target);
-at most ``MAX_NAME_LEN`` characters of ``[a-z0-9_-]``."""
+PartitionName = partition_name("partition name")
+"""A partition value whose errors say "partition name"; prefer ``partition_name(dim)``."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -124,6 +126,7 @@ __all__ = [
     "PositiveMonths",
     "StrictModel",
     "format_errors",
+    "partition_name",
     "load_yaml_config",
     "to_date",
     "validate_config",

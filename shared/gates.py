@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import polars as pl
+
 from shared.metrics import binomial_acceptance
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -54,6 +56,82 @@ def gate(name: str, value: float, op: str, threshold: float, detail: str = "") -
 def skipped_gate(name: str, reason: str) -> Gate:
     """A gate that does not apply (no champion yet, a relaxed floor): passes, says why."""
     return Gate(name, math.nan, "n/a", math.nan, True, reason, skipped=True)
+
+
+def newer_champion_gate(name: str, metrics: pl.DataFrame, cutoff_col: str) -> Gate | None:
+    """A failing gate when the serving champion was trained at a later cutoff than the
+    candidate; None when it was not (or nothing serves).
+
+    ``metrics``: a holdout-metrics frame whose rows carry the candidate's cutoff in
+    ``cutoff_col`` and the serving champion's in ``champion_cutoff`` (dates, ISO
+    strings or null). An older candidate never replaces a newer champion, whatever its
+    metrics: a backfill of old cutoffs must leave the newest model serving.
+    """
+    if "champion_cutoff" not in metrics.columns or cutoff_col not in metrics.columns:
+        return None
+    serving, own = metrics["champion_cutoff"][0], metrics[cutoff_col][0]
+    if serving is None or own is None or str(serving)[:10] <= str(own)[:10]:
+        return None
+    return Gate(
+        name,
+        math.nan,
+        ">=",
+        math.nan,
+        False,
+        f"the champion was trained at a later cutoff ({str(serving)[:10]}); "
+        "an older candidate never replaces it",
+    )
+
+
+def metric_of(metrics: pl.DataFrame, model: str, column: str) -> float:
+    """``column`` of the row whose ``model`` is ``model``; NaN when absent or null."""
+    if column not in metrics.columns:
+        return math.nan
+    row = metrics.filter(pl.col("model") == model)
+    if not row.height or row[column][0] is None:
+        return math.nan
+    return float(row[column][0])
+
+
+def champion_gate(
+    metrics: pl.DataFrame,
+    metric: str,
+    *,
+    cutoff_col: str = "cutoff_date",
+    enabled: bool = True,
+    higher_is_better: bool = True,
+    se_col: str | None = None,
+) -> Gate:
+    """The champion rules as one gate named ``<metric>_vs_champion``.
+
+    In: ``metrics`` with a ``model`` column (rows ``candidate`` and, when a champion
+    could score this holdout, ``champion``), the metric column, its standard error
+    in ``se_col`` (default ``<metric>_se``) on the candidate row, the candidate's
+    cutoff in ``cutoff_col`` and the champion's in ``champion_cutoff``.
+    Fails when the champion is newer; otherwise the candidate must be no worse than
+    the champion by more than one standard error (paired, same holdout rows).
+    Skipped (visibly) when disabled or when no comparable champion serves.
+    """
+    name = f"{metric}_vs_champion"
+    newer = newer_champion_gate(name, metrics, cutoff_col)
+    if newer is not None:
+        return newer
+    if not enabled:
+        return skipped_gate(name, "disabled in config")
+    champ = metric_of(metrics, "champion", metric)
+    if math.isnan(champ):
+        return skipped_gate(name, "no comparable champion serving")
+    cand = metric_of(metrics, "candidate", metric)
+    se = metric_of(metrics, "candidate", se_col or f"{metric}_se")
+    if math.isnan(se):
+        return Gate(name, cand, ">=", champ, False, "no standard error measured: not compared")
+    if higher_is_better:
+        return gate(
+            name, cand, ">=", champ - se, f"champion {champ:.4f} minus one standard error {se:.4f}"
+        )
+    return gate(
+        name, cand, "<=", champ + se, f"champion {champ:.4f} plus one standard error {se:.4f}"
+    )
 
 
 def within_gate(name: str, value: float, lo: float, hi: float, detail: str = "") -> Gate:

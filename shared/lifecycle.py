@@ -6,7 +6,7 @@ A candidate is trained and logged by its location (``MLflowTracker.partition_run
 
 1. :func:`champion_holdout_scorer` loads the serving champion so it can score the
    candidate's own holdout (paired comparison on the same rows);
-2. :func:`champion_gate` applies the two champion rules: an older candidate never
+2. :func:`shared.gates.champion_gate` (pure, re-exported here) applies the two champion rules: an older candidate never
    replaces a newer champion, and a candidate must not lose to the champion by more
    than one standard error of its metric on that holdout;
 3. :func:`decide` registers the candidate and moves ``champion`` only when every
@@ -19,96 +19,32 @@ Everything but :func:`decide` is pure (no Dagster context needed).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
 
-from shared.gates import Gate, gate, skipped_gate
+from shared.gates import champion_gate, metric_of, newer_champion_gate
 from shared.partitions import to_date
 from shared.storage import lake_path, publish_view, write_object
 from shared.tracking import MLflowTracker
 
+__all__ = [
+    "MODEL_META",
+    "champion_gate",
+    "champion_holdout_scorer",
+    "decide",
+    "decision_row",
+    "decisions_table",
+    "metric_of",
+    "newer_champion_gate",
+    "record_decision",
+    "record_refusal",
+]
+
 MODEL_META = "model_meta.json"
 """Artifact every candidate run logs: ``{"cutoff": ISO date, "features": [...], ...}``."""
-
-
-def newer_champion_gate(name: str, metrics: pl.DataFrame, cutoff_col: str) -> Gate | None:
-    """A failing gate when the serving champion was trained at a later cutoff than the
-    candidate; None when it was not (or nothing serves).
-
-    ``metrics``: a holdout-metrics frame whose rows carry the candidate's cutoff in
-    ``cutoff_col`` and the serving champion's in ``champion_cutoff`` (dates, ISO
-    strings or null). An older candidate never replaces a newer champion, whatever its
-    metrics: a backfill of old cutoffs must leave the newest model serving.
-    """
-    if "champion_cutoff" not in metrics.columns or cutoff_col not in metrics.columns:
-        return None
-    serving, own = metrics["champion_cutoff"][0], metrics[cutoff_col][0]
-    if serving is None or own is None or str(serving)[:10] <= str(own)[:10]:
-        return None
-    return Gate(
-        name,
-        math.nan,
-        ">=",
-        math.nan,
-        False,
-        f"the champion was trained at a later cutoff ({str(serving)[:10]}); "
-        "an older candidate never replaces it",
-    )
-
-
-def metric_of(metrics: pl.DataFrame, model: str, column: str) -> float:
-    """``column`` of the row whose ``model`` is ``model``; NaN when absent or null."""
-    if column not in metrics.columns:
-        return math.nan
-    row = metrics.filter(pl.col("model") == model)
-    if not row.height or row[column][0] is None:
-        return math.nan
-    return float(row[column][0])
-
-
-def champion_gate(
-    metrics: pl.DataFrame,
-    metric: str,
-    *,
-    cutoff_col: str = "cutoff_date",
-    enabled: bool = True,
-    higher_is_better: bool = True,
-    se_col: str | None = None,
-) -> Gate:
-    """The champion rules as one gate named ``<metric>_vs_champion``.
-
-    In: ``metrics`` with a ``model`` column (rows ``candidate`` and, when a champion
-    could score this holdout, ``champion``), the metric column, its standard error
-    in ``se_col`` (default ``<metric>_se``) on the candidate row, the candidate's
-    cutoff in ``cutoff_col`` and the champion's in ``champion_cutoff``.
-    Fails when the champion is newer; otherwise the candidate must be no worse than
-    the champion by more than one standard error (paired, same holdout rows).
-    Skipped (visibly) when disabled or when no comparable champion serves.
-    """
-    name = f"{metric}_vs_champion"
-    newer = newer_champion_gate(name, metrics, cutoff_col)
-    if newer is not None:
-        return newer
-    if not enabled:
-        return skipped_gate(name, "disabled in config")
-    champ = metric_of(metrics, "champion", metric)
-    if math.isnan(champ):
-        return skipped_gate(name, "no comparable champion serving")
-    cand = metric_of(metrics, "candidate", metric)
-    se = metric_of(metrics, "candidate", se_col or f"{metric}_se")
-    if math.isnan(se):
-        return Gate(name, cand, ">=", champ, False, "no standard error measured: not compared")
-    if higher_is_better:
-        return gate(
-            name, cand, ">=", champ - se, f"champion {champ:.4f} minus one standard error {se:.4f}"
-        )
-    return gate(
-        name, cand, "<=", champ + se, f"champion {champ:.4f} plus one standard error {se:.4f}"
-    )
 
 
 def champion_holdout_scorer(

@@ -20,7 +20,7 @@ from shared.config import (
     StrictModel,
     load_yaml_config,
 )
-from shared.lifecycle import champion_gate
+from shared.gates import champion_gate
 from shared.tracking import MLflowTracker, is_missing
 
 
@@ -202,3 +202,14 @@ def test_every_decision_is_kept_in_the_history(salesml_home):
     assert history["promoted"].to_list() == [True, False, False]
     assert history["reason"].to_list() == ["all gates passed", "auc: FAIL", "auc: FAIL"]
     assert tracker.serving == "1" and len(tracker.versions) == 1  # refusals registered nothing
+
+
+def test_partition_name_errors_name_their_dimension():
+    from shared.config import partition_name, validate_config
+
+    class _M(StrictModel):
+        bu_ids: list[partition_name("bu_id")]
+
+    with pytest.raises(ConfigError, match="invalid bu_id 'North America'"):
+        validate_config(_M, {"bu_ids": ["North America"]}, "x.yaml")
+    assert validate_config(_M, {"bu_ids": ["na"]}, "x.yaml").bu_ids == ["na"]
