@@ -37,8 +37,8 @@ def _world_folder(size: str) -> Path:
 
 def _ensure(size: str) -> tuple[Path, float]:
     """Generate and store the world once; returns (folder, generation seconds or 0 if cached)."""
+    from gosales_assets.world import generate_world
     from shared.sources import write_folder
-    from shared.worlds.gosales import generate_world
 
     folder = _world_folder(size)
     if (folder / "_complete").exists():
@@ -59,7 +59,7 @@ def _polars_child(folder: str, queue: mp.Queue) -> None:
     import polars as pl
 
     from gosales_assets.features import build_features_all
-    from shared.worlds.gosales import DIVISIONS
+    from gosales_assets.world import DIVISIONS
 
     tx = pl.read_parquet(f"{folder}/transactions.parquet")
     cu = pl.read_parquet(f"{folder}/customers.parquet")
@@ -91,7 +91,7 @@ def _pandas_vs_polars_child(folder: str, queue: mp.Queue) -> None:
     from gosales_assets.features import build_features_all
 
     warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-    from shared.worlds.gosales import DIVISIONS
+    from gosales_assets.world import DIVISIONS
 
     tx = pl.read_parquet(f"{folder}/transactions.parquet")
     cu = pl.read_parquet(f"{folder}/customers.parquet")

@@ -36,6 +36,7 @@ from gosales_assets.output_schemas import (
     PromotionSchema,
     WhitespaceSchema,
 )
+from gosales_assets.retire import retire_divisions
 from shared import lifecycle
 from shared.dagster_helpers import (
     OWNERS,
@@ -453,6 +454,9 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
         context, tracker: MLflowTracker, customers, transactions, install_base
     ) -> pl.DataFrame:
         division = context.partition_key
+        # a division dropped from the config must not keep showing in the published views
+        for src, dest in retire_divisions(cfg.divisions):
+            context.log.warning(f"division not in the config: moved {src} aside to {dest}")
         name = model_name(division)
         champ = tracker.champion(name)
         as_of = gs_inputs.data_as_of(transactions)
@@ -463,7 +467,15 @@ def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.Partition
             context.add_output_metadata({"rows": 0, "champion": "none"})
             return pl.DataFrame(schema=gs_scoring.ICP_SCHEMA)
         out = gs_scoring.score_division(
-            tracker, champ, division, as_of, customers, transactions, install_base, cfg.divisions
+            tracker,
+            champ,
+            division,
+            as_of,
+            customers,
+            transactions,
+            install_base,
+            cfg.divisions,
+            cfg.training.missing_features,
         )
         context.add_output_metadata(
             {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -70,6 +71,8 @@ class TrainingConfig(StrictModel, LGBMSettings):
     calibration_frac: float = 0.2
     early_stopping_frac: float = 0.1
     isotonic_min_positives: int = 1000
+    # A model feature the scoring frame lacks: "error" (name the columns) or "zero".
+    missing_features: Literal["error", "zero"] = "error"
 
 
 class GosalesConfig(StrictModel):

@@ -30,7 +30,7 @@ def ensure_world(size: str, seed: int, window_months: int) -> Path:
     folder = world_folder(size, seed)
     if (folder / "_complete").exists():
         return folder
-    from shared.worlds.gosales import generate_world
+    from gosales_assets.world import generate_world
 
     world = generate_world(size=size, seed=seed, window_months=window_months)
     write_folder(folder, {**world.tables(), "ground_truth": world.truth})

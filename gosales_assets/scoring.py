@@ -42,12 +42,15 @@ def score_division(
     transactions: pl.DataFrame,
     install_base: pl.DataFrame,
     divisions: Sequence[str],
+    missing_features: training.MissingFeatures = "error",
 ) -> pl.DataFrame:
     """``ICP_SCHEMA`` rows: every customer's calibrated probability of buying into
     ``division`` within the model's window after ``as_of`` (features strictly as of
     ``as_of``; later rows in the inputs are ignored), ``rank`` 1 = most likely.
 
-    Raises ValueError naming the model when its ``model_meta.json`` lacks a field.
+    Raises ValueError naming the model when its ``model_meta.json`` lacks a field, and
+    KeyError naming the model's features that are no longer built (unless
+    ``missing_features="zero"``).
     """
     meta = tracker.load_dict(champ.run_id, MODEL_META)
     for required in REQUIRED_META:
@@ -59,7 +62,7 @@ def score_division(
         transactions, customers, install_base, as_of, divisions, target_division=division
     )
     model = tracker.load_model(champ.model_uri)
-    p = model.predict_proba(training.matrix(feats, meta["features"]))[:, 1]
+    p = model.predict_proba(training.matrix(feats, meta["features"], missing_features))[:, 1]
     names = customers.select("customer_id", "customer_name")
     return (
         feats.select("customer_id")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -75,19 +75,31 @@ def make_baseline(seed: int) -> Pipeline:
     )
 
 
-def matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
+MissingFeatures = Literal["error", "zero"]
+"""What :func:`matrix` does with a model feature the frame lacks."""
+
+
+def matrix(
+    frame: pl.DataFrame, features: list[str], missing: MissingFeatures = "error"
+) -> np.ndarray:
     """Feature matrix ``(n, len(features))`` float64 in the given column order.
 
-    One-hot category columns (``cat_*``) absent from ``frame`` are zeros: a
-    category seen in training may have no customer at scoring time. Any other
-    missing feature is an error.
+    The one feature-matrix builder (training, evaluation and scoring). One-hot
+    category columns (``cat_*``) absent from ``frame`` are zeros by definition: a
+    category seen in training has no customer now. Any other feature absent from
+    ``frame`` raises ``KeyError`` naming every such column, unless ``missing="zero"``
+    (config ``training.missing_features``) explicitly asks to score it as 0.
     """
     absent_cats = [f for f in features if f.startswith("cat_") and f not in frame.columns]
-    if absent_cats:
-        frame = frame.with_columns([pl.lit(0.0).alias(f) for f in absent_cats])
-    missing = [f for f in features if f not in frame.columns]
-    if missing:
-        raise KeyError(f"feature columns missing from the frame: {missing[:10]}")
+    missing_cols = [f for f in features if f not in frame.columns and f not in absent_cats]
+    if missing_cols and missing != "zero":
+        raise KeyError(
+            f"{len(missing_cols)} feature columns the model needs are missing from the frame: "
+            f"{missing_cols} (set training.missing_features: zero to score them as 0)"
+        )
+    fill = [*absent_cats, *missing_cols]
+    if fill:
+        frame = frame.with_columns([pl.lit(0.0).alias(f) for f in fill])
     return frame.select(features).cast(pl.Float64).fill_null(0.0).to_numpy()
 
 
@@ -109,6 +121,28 @@ class Candidate:
 
     def predict_baseline(self, frame: pl.DataFrame) -> np.ndarray:
         return self.baseline.predict_proba(matrix(frame, self.features))[:, 1]
+
+
+def bound_isotonic(calibrated: Any, n_cal: int) -> float:
+    """Keep an isotonic calibrator's outputs strictly inside (0, 1); returns ``eps``.
+
+    Isotonic regression maps a score block with no (or only) positives in the
+    calibration set to exactly 0 (or 1), a certainty ``n_cal`` rows cannot support.
+    Each fitted step is clipped to ``[eps, 1 - eps]`` with ``eps = 1 / (2 (n_cal + 1))``
+    (half the smallest non-zero rate the set can show). Only steps at exactly 0 or 1
+    move, by at most ``eps``, so ranks and calibration MAE change by at most ``eps``.
+    Sigmoid calibrators are left alone. Modifies ``calibrated`` in place (sklearn's
+    ``CalibratedClassifierCV`` around ``IsotonicRegression``; no new type to serialize).
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    eps = 1.0 / (2.0 * (n_cal + 1))
+    for fold in getattr(calibrated, "calibrated_classifiers_", []):
+        for cal in fold.calibrators:
+            if isinstance(cal, IsotonicRegression):
+                cal.y_thresholds_ = np.clip(cal.y_thresholds_, eps, 1.0 - eps)
+                cal._build_f(cal.X_thresholds_, cal.y_thresholds_)
+    return eps
 
 
 def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfig) -> Candidate:
@@ -144,6 +178,7 @@ def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfi
     calibrated, method = fit_calibrator(
         booster, X_cal, y_cal, method="auto", isotonic_min_positives=cfg.isotonic_min_positives
     )
+    bound_isotonic(calibrated, X_cal.shape[0])
     baseline = make_baseline(cfg.seed).fit(np.vstack([X_fit, X_es]), np.concatenate([y_fit, y_es]))
     importance = pl.DataFrame(
         {

@@ -11,7 +11,7 @@ from gosales_assets.config import GosalesConfig
 
 @pytest.fixture(scope="session")
 def tiny_world():
-    from shared.worlds.gosales import generate_world
+    from gosales_assets.world import generate_world
 
     return generate_world(size="tiny", seed=7, window_months=6)
 

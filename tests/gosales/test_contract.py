@@ -11,7 +11,7 @@ from shared.validation import DataContractError
 
 @pytest.fixture(scope="module")
 def world():
-    from shared.worlds.gosales import generate_world
+    from gosales_assets.world import generate_world
 
     return generate_world(size="tiny", seed=5)
 

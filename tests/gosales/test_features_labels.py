@@ -21,7 +21,7 @@ from shared.partitions import add_months, month_end
 
 @pytest.fixture(scope="module")
 def world():
-    from shared.worlds.gosales import generate_world
+    from gosales_assets.world import generate_world
 
     return generate_world(size="tiny", seed=11, window_months=6)
 
@@ -134,7 +134,7 @@ def test_world_truth_matches_simulated_outcomes(world):
 
 
 def test_world_is_deterministic():
-    from shared.worlds.gosales import generate_world
+    from gosales_assets.world import generate_world
 
     a = generate_world(size="tiny", seed=3)
     b = generate_world(size="tiny", seed=3)

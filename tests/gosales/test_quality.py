@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def demo():
-    from shared.worlds.gosales import generate_world
+    from gosales_assets.world import generate_world
 
     cfg = load_config()
     world = generate_world(
