@@ -54,8 +54,8 @@ def build_automation(cfg: GosalesConfig, prefix: list[str]) -> tuple[list, list,
             )
 
     def retrain_on_drift(partition: str | None, metadata: dict, record_id: int):
-        # A failed check that measured nothing (no scores, no holdout baseline) is not drift.
-        if partition not in cfg.divisions or metadata.get("measured") is False:
+        # shared.drift_sensor already skips executions that measured nothing (measured: False)
+        if partition not in cfg.divisions:
             return []
         return [
             dg.RunRequest(
