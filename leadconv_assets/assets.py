@@ -647,7 +647,9 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                 notes[target] = unmeasured[target] = "no leads to score"
                 continue
             model = tracker.load_model(champ.model_uri)
-            p = model.predict_proba(training.matrix(rows, meta["features"]))[:, 1]
+            p = model.predict_proba(
+                training.matrix(rows, meta["features"], cfg.scoring.missing_features)
+            )[:, 1]
             trained = pl.DataFrame(
                 train_keys, schema={"org_id": pl.Utf8, "enrollment_id": pl.Utf8}, orient="row"
             ).with_columns(_trained=pl.lit(True))

@@ -69,6 +69,8 @@ class ScoringConfig(StrictModel):
     split: Literal["all", "test", "train"] = "test"
     target_url: str | None = None
     dry_run: bool = False
+    # a feature the champion was trained with but today's frame lacks: fail (error) or score as 0
+    missing_features: Literal["error", "zero"] = "error"
 
 
 class LeadconvConfig(StrictModel):

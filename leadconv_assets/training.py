@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -41,11 +41,31 @@ from shared.metrics import (
     pr_auc,
 )
 
+MissingFeatures = Literal["error", "zero"]
 
-def matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
-    """Float matrix in the order of ``features``; missing columns are zeros, nulls NaN."""
+
+class MissingFeaturesError(ValueError):
+    """The frame lacks feature columns the model was trained with."""
+
+
+def matrix(
+    frame: pl.DataFrame, features: list[str], missing: MissingFeatures = "error"
+) -> np.ndarray:
+    """Float matrix in the order of ``features`` (nulls NaN): the one feature-matrix builder.
+
+    A feature absent from ``frame`` raises :class:`MissingFeaturesError` naming the
+    columns (``missing="error"``, the default), or is filled with zeros only when the
+    policy says so explicitly (``missing="zero"``, config ``scoring.missing_features``).
+    """
+    absent = [f for f in features if f not in frame.columns]
+    if absent and missing != "zero":
+        raise MissingFeaturesError(
+            f"{len(absent)} feature(s) the model was trained with are missing: {absent[:20]}; "
+            "rebuild the features with the model's code version, retrain, or set "
+            "scoring.missing_features: zero to score them as zeros"
+        )
     cols = [
-        pl.col(f).cast(pl.Float64) if f in frame.columns else pl.lit(0.0).alias(f) for f in features
+        pl.col(f).cast(pl.Float64) if f not in absent else pl.lit(0.0).alias(f) for f in features
     ]
     return frame.select(cols).to_numpy().astype(float)
 
