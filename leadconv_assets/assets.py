@@ -344,7 +344,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                 key_prefix=PREFIX,
                 kinds={"polars", "duckdb"},
                 metadata=warehouse_metadata("leadconv.holdout_metrics"),
-                description="Holdout metrics per model (candidate, baseline, prevalence rule, oracle): "
+                description="Holdout metrics per model (candidate, baseline, rule = training prevalence, champion, oracle; keyed by target and cutoff_date): "
                 "PR-AUC, ROC-AUC, Brier and Brier skill, calibration, lift and capture at 5/10/20%.",
                 **common,
             ),

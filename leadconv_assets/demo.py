@@ -48,6 +48,7 @@ def summarize() -> str:
     metrics = read_lake(["leadconv", "holdout_metrics"])
     if metrics.height == 0:
         return "no leadconv holdout metrics yet"
+    metrics = metrics.with_columns(cutoff=pl.col("cutoff_date").cast(pl.Utf8))
     table = (
         metrics.filter(pl.col("model").is_in(["candidate", "baseline", "champion", "oracle"]))
         .pivot(on="model", index=["target", "cutoff"], values="pr_auc")

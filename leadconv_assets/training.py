@@ -40,6 +40,7 @@ from shared.metrics import (
     classification_summary,
     pr_auc,
 )
+from shared.partitions import to_date
 
 MissingFeatures = Literal["error", "zero"]
 
@@ -190,7 +191,7 @@ def fit_and_evaluate(
     scores = {
         "candidate": candidate.predict_proba(X_h)[:, 1],
         "baseline": baseline.predict_proba(X_h)[:, 1],
-        "prevalence_rule": np.full(y_h.size, float(train["label"].mean())),
+        "rule": np.full(y_h.size, float(train["label"].mean())),
     }
     if truth is not None and truth.height and f"p_{target}" in truth.columns:
         joined = holdout.select(KEYS).join(
@@ -211,7 +212,7 @@ def fit_and_evaluate(
             rows[-1]["pr_auc_se"] = bootstrap_standard_error(pr_auc, y_h, p, seed=cfg.training.seed)
     metrics = pl.DataFrame(rows).with_columns(
         target=pl.lit(target),
-        cutoff=pl.lit(str(cutoff)),
+        cutoff_date=pl.lit(to_date(cutoff), pl.Date),
         calibration_method=pl.lit(method),
         champion_cutoff=pl.lit(None if champion_cutoff is None else str(champion_cutoff), pl.Utf8),
     )
@@ -261,7 +262,7 @@ def champion_gate(metrics: pl.DataFrame, gates: GateConfig) -> Gate:
     """The shared champion rules on PR-AUC (one bootstrap standard error of noise allowed;
     an older candidate never replaces a newer champion)."""
     return lifecycle.champion_gate(
-        metrics, "pr_auc", cutoff_col="cutoff", enabled=gates.beat_champion
+        metrics, "pr_auc", cutoff_col="cutoff_date", enabled=gates.beat_champion
     )
 
 
