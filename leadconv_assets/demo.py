@@ -9,9 +9,9 @@ import polars as pl
 
 from leadconv_assets import scores_db
 from leadconv_assets.config import load_config
+from leadconv_assets.world import SIZES, START, TAIL_DAYS
 from shared.dagster_helpers import md_table
 from shared.storage import read_lake
-from shared.worlds.leadconv import SIZES, START, TAIL_DAYS
 
 INPUTS = ["leadconv/extract", "leadconv/clean", "leadconv/campaign_recommendations"]
 TRAIN = [

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from leadconv_assets.config import LeadconvConfig
-from shared.worlds.leadconv import LeadconvWorld, generate_world
+from leadconv_assets.world import LeadconvWorld, generate_world
 
 TINY_CUTOFF = "2025-04-30"
 

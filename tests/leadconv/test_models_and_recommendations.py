@@ -10,7 +10,7 @@ import pytest
 
 from leadconv_assets import clean, extract, features, labels, recommend, training
 from leadconv_assets.config import end_of_day, load_config
-from shared.worlds.leadconv import HARMFUL, HELPFUL, generate_world
+from leadconv_assets.world import HARMFUL, HELPFUL, generate_world
 
 
 @lru_cache(maxsize=1)
