@@ -344,7 +344,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                 key_prefix=PREFIX,
                 kinds={"polars", "duckdb"},
                 metadata=warehouse_metadata("leadconv.holdout_metrics"),
-                description="Holdout metrics per model (candidate, baseline, prevalence rule, oracle): "
+                description="Holdout metrics per model (candidate, baseline, rule = training prevalence, champion, oracle; keyed by target and cutoff_date): "
                 "PR-AUC, ROC-AUC, Brier and Brier skill, calibration, lift and capture at 5/10/20%.",
                 **common,
             ),
@@ -647,7 +647,9 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
                 notes[target] = unmeasured[target] = "no leads to score"
                 continue
             model = tracker.load_model(champ.model_uri)
-            p = model.predict_proba(training.matrix(rows, meta["features"]))[:, 1]
+            p = model.predict_proba(
+                training.matrix(rows, meta["features"], cfg.scoring.missing_features)
+            )[:, 1]
             trained = pl.DataFrame(
                 train_keys, schema={"org_id": pl.Utf8, "enrollment_id": pl.Utf8}, orient="row"
             ).with_columns(_trained=pl.lit(True))

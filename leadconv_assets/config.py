@@ -7,38 +7,43 @@ packaged ``config.yaml``.
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from shared.config import (
+    MonthEnd,
+    PartitionName,
+    PositiveDays,
+    StrictModel,
+    load_yaml_config,
+)
 from shared.lgbm import LGBMSettings
-from shared.partitions import CutoffList, validate_name
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
+CONFIG_ENV = "SALESML_LEADCONV_CONFIG"
 OUTCOME_EVENTS = ("booked_call", "qualified", "converted", "opt_out")
 
 
-class TargetConfig(BaseModel):
+class TargetConfig(StrictModel):
     """One target: 1 if ``event`` happens within ``window_days`` of the first engagement."""
 
     event: Literal["booked_call", "qualified", "converted"]
-    window_days: int = Field(gt=0)
+    window_days: PositiveDays
 
 
-class SplitConfig(BaseModel):
+class SplitConfig(StrictModel):
     """Out-of-time holdout: the last ``holdout_days`` of closed windows; an embargo before it."""
 
-    holdout_days: int = Field(default=40, gt=0)
-    embargo_days: int | None = None
+    holdout_days: PositiveDays = 40
+    embargo_days: PositiveDays | None = None
     calibration_frac: float = Field(default=0.2, gt=0, lt=0.5)
-    train_days_back: int = Field(default=120, gt=0)
+    train_days_back: PositiveDays = 120
 
 
-class GateConfig(BaseModel):
+class GateConfig(StrictModel):
     pr_auc_ratio_min: float = 1.05
     brier_skill_min: float = 0.0
     min_holdout_positives: int = 10
@@ -49,6 +54,8 @@ class GateConfig(BaseModel):
 class TrainingConfig(LGBMSettings):
     """LightGBM settings of the lead candidates: small trees, strong L2 (few positives per target)."""
 
+    model_config = ConfigDict(extra="forbid")  # strict like StrictModel
+
     n_estimators: int = 250
     num_leaves: int = 7
     min_child_samples: int = 50
@@ -56,17 +63,19 @@ class TrainingConfig(LGBMSettings):
     isotonic_min_positives: int = 1000
 
 
-class ScoringConfig(BaseModel):
-    days_back: int = 90
-    retrain_days_back: int = 120
+class ScoringConfig(StrictModel):
+    days_back: PositiveDays = 90
+    retrain_days_back: PositiveDays = 120
     split: Literal["all", "test", "train"] = "test"
     target_url: str | None = None
     dry_run: bool = False
+    # a feature the champion was trained with but today's frame lacks: fail (error) or score as 0
+    missing_features: Literal["error", "zero"] = "error"
 
 
-class LeadconvConfig(BaseModel):
-    targets: dict[str, TargetConfig]
-    cutoffs: CutoffList
+class LeadconvConfig(StrictModel):
+    targets: dict[PartitionName, TargetConfig]
+    cutoffs: Annotated[list[MonthEnd], Field(min_length=1)]
     feature_window_hours: int = Field(default=24, gt=0)
     world_size: str = "demo"
     world_seed: int = 42
@@ -81,8 +90,6 @@ class LeadconvConfig(BaseModel):
     def _names(cls, v: dict[str, TargetConfig]) -> dict[str, TargetConfig]:
         if not v:
             raise ValueError("at least one target is required")
-        for name in v:
-            validate_name(name, "target")
         return v
 
     @model_validator(mode="after")
@@ -118,10 +125,8 @@ def end_of_day(d: date) -> datetime:
 
 
 def load_config(path: str | Path | None = None) -> LeadconvConfig:
-    """Load the YAML config (``path``, ``$SALESML_LEADCONV_CONFIG`` or the packaged default)."""
-    path = Path(path or os.environ.get("SALESML_LEADCONV_CONFIG") or DEFAULT_CONFIG)
-    raw = yaml.safe_load(path.read_text()) or {}
-    try:
-        return LeadconvConfig.model_validate(raw)
-    except Exception as err:
-        raise ValueError(f"leadconv config {path} is invalid: {err}") from err
+    """Load the YAML config (``path``, ``$SALESML_LEADCONV_CONFIG`` or the packaged default).
+
+    Raises :class:`shared.config.ConfigError` naming the file and every offending key.
+    """
+    return load_yaml_config(LeadconvConfig, DEFAULT_CONFIG, CONFIG_ENV, path)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dagster as dg
 
 from leadconv_assets.assets import PREFIX, build_assets
-from leadconv_assets.automation import build_automation
 from leadconv_assets.config import LeadconvConfig, load_config
+from leadconv_assets.defs.automation import build_automation
 from shared.dagster_helpers import common_resources
 from shared.sources import SourceResource
 

@@ -9,9 +9,9 @@ import polars as pl
 
 from leadconv_assets import scores_db
 from leadconv_assets.config import load_config
+from leadconv_assets.world import SIZES, START, TAIL_DAYS
 from shared.dagster_helpers import md_table
 from shared.storage import read_lake
-from shared.worlds.leadconv import SIZES, START, TAIL_DAYS
 
 INPUTS = ["leadconv/extract", "leadconv/clean", "leadconv/campaign_recommendations"]
 TRAIN = [
@@ -48,6 +48,7 @@ def summarize() -> str:
     metrics = read_lake(["leadconv", "holdout_metrics"])
     if metrics.height == 0:
         return "no leadconv holdout metrics yet"
+    metrics = metrics.with_columns(cutoff=pl.col("cutoff_date").cast(pl.Utf8))
     table = (
         metrics.filter(pl.col("model").is_in(["candidate", "baseline", "champion", "oracle"]))
         .pivot(on="model", index=["target", "cutoff"], values="pr_auc")

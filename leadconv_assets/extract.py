@@ -39,7 +39,7 @@ def ensure_world(size: str, seed: int) -> Path:
     path = world_path(size, seed)
     if path.exists():
         return path
-    from shared.worlds.leadconv import generate_world
+    from leadconv_assets.world import generate_world
 
     world = generate_world(size=size, seed=seed)
     write_duckdb(path, {**world.tables(), "truth": world.truth, "true_effects": world.true_effects})

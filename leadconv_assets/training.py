@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -40,12 +40,33 @@ from shared.metrics import (
     classification_summary,
     pr_auc,
 )
+from shared.partitions import to_date
+
+MissingFeatures = Literal["error", "zero"]
 
 
-def matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
-    """Float matrix in the order of ``features``; missing columns are zeros, nulls NaN."""
+class MissingFeaturesError(ValueError):
+    """The frame lacks feature columns the model was trained with."""
+
+
+def matrix(
+    frame: pl.DataFrame, features: list[str], missing: MissingFeatures = "error"
+) -> np.ndarray:
+    """Float matrix in the order of ``features`` (nulls NaN): the one feature-matrix builder.
+
+    A feature absent from ``frame`` raises :class:`MissingFeaturesError` naming the
+    columns (``missing="error"``, the default), or is filled with zeros only when the
+    policy says so explicitly (``missing="zero"``, config ``scoring.missing_features``).
+    """
+    absent = [f for f in features if f not in frame.columns]
+    if absent and missing != "zero":
+        raise MissingFeaturesError(
+            f"{len(absent)} feature(s) the model was trained with are missing: {absent[:20]}; "
+            "rebuild the features with the model's code version, retrain, or set "
+            "scoring.missing_features: zero to score them as zeros"
+        )
     cols = [
-        pl.col(f).cast(pl.Float64) if f in frame.columns else pl.lit(0.0).alias(f) for f in features
+        pl.col(f).cast(pl.Float64) if f not in absent else pl.lit(0.0).alias(f) for f in features
     ]
     return frame.select(cols).to_numpy().astype(float)
 
@@ -170,7 +191,7 @@ def fit_and_evaluate(
     scores = {
         "candidate": candidate.predict_proba(X_h)[:, 1],
         "baseline": baseline.predict_proba(X_h)[:, 1],
-        "prevalence_rule": np.full(y_h.size, float(train["label"].mean())),
+        "rule": np.full(y_h.size, float(train["label"].mean())),
     }
     if truth is not None and truth.height and f"p_{target}" in truth.columns:
         joined = holdout.select(KEYS).join(
@@ -191,7 +212,7 @@ def fit_and_evaluate(
             rows[-1]["pr_auc_se"] = bootstrap_standard_error(pr_auc, y_h, p, seed=cfg.training.seed)
     metrics = pl.DataFrame(rows).with_columns(
         target=pl.lit(target),
-        cutoff=pl.lit(str(cutoff)),
+        cutoff_date=pl.lit(to_date(cutoff), pl.Date),
         calibration_method=pl.lit(method),
         champion_cutoff=pl.lit(None if champion_cutoff is None else str(champion_cutoff), pl.Utf8),
     )
@@ -241,7 +262,7 @@ def champion_gate(metrics: pl.DataFrame, gates: GateConfig) -> Gate:
     """The shared champion rules on PR-AUC (one bootstrap standard error of noise allowed;
     an older candidate never replaces a newer champion)."""
     return lifecycle.champion_gate(
-        metrics, "pr_auc", cutoff_col="cutoff", enabled=gates.beat_champion
+        metrics, "pr_auc", cutoff_col="cutoff_date", enabled=gates.beat_champion
     )
 
 

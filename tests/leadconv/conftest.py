@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from leadconv_assets.config import LeadconvConfig
-from shared.worlds.leadconv import LeadconvWorld, generate_world
+from leadconv_assets.world import LeadconvWorld, generate_world
 from tests.conftest import pg_url
 
 TINY_CUTOFF = "2025-04-30"

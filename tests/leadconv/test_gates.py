@@ -62,7 +62,7 @@ def test_no_champion_or_disabled_gate_is_skipped_not_failed():
 
 def test_an_older_candidate_never_replaces_a_newer_champion():
     m = _metrics(champion=None).with_columns(
-        cutoff=pl.lit("2025-05-31"), champion_cutoff=pl.lit("2025-06-30")
+        cutoff_date=pl.lit("2025-05-31"), champion_cutoff=pl.lit("2025-06-30")
     )
     g = champion_gate(m, GateConfig())
     assert not g.passed and not g.skipped
@@ -73,6 +73,6 @@ def test_an_older_candidate_never_replaces_a_newer_champion():
 
 def test_the_newer_champion_rule_holds_even_with_the_comparison_disabled():
     m = _metrics(champion=None).with_columns(
-        cutoff=pl.lit("2025-05-31"), champion_cutoff=pl.lit("2025-06-30")
+        cutoff_date=pl.lit("2025-05-31"), champion_cutoff=pl.lit("2025-06-30")
     )
     assert not champion_gate(m, GateConfig(beat_champion=False)).passed

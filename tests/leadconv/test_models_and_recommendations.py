@@ -10,7 +10,7 @@ import pytest
 
 from leadconv_assets import clean, extract, features, labels, recommend, training
 from leadconv_assets.config import end_of_day, load_config
-from shared.worlds.leadconv import HARMFUL, HELPFUL, generate_world
+from leadconv_assets.world import HARMFUL, HELPFUL, generate_world
 
 
 @lru_cache(maxsize=1)
@@ -74,3 +74,17 @@ def test_champion_beats_baseline_and_trails_oracle(target):
     assert train_ids["first_engagement_at"].max() + window <= res.split.holdout_start
     assert res.holdout["first_engagement_at"].min() > res.split.holdout_start
     assert res.holdout["first_engagement_at"].max() + window <= as_of
+
+
+def test_missing_feature_at_scoring_fails_unless_the_policy_says_zero():
+    import polars as pl
+    import pytest
+
+    from leadconv_assets.training import MissingFeaturesError, matrix
+
+    frame = pl.DataFrame({"a": [1.0, None], "b": [2, 3]})
+    with pytest.raises(MissingFeaturesError, match=r"\['c'\]"):
+        matrix(frame, ["a", "c", "b"])
+    X = matrix(frame, ["a", "c", "b"], missing="zero")
+    assert X[:, 1].tolist() == [0.0, 0.0] and X[0].tolist() == [1.0, 0.0, 2.0]
+    assert matrix(frame, ["b", "a"]).shape == (2, 2)

@@ -86,6 +86,9 @@ def test_location_materializes_end_to_end(salesml_home, tiny_cfg):
 
     metrics = read_lake(["leadconv", "holdout_metrics"])
     assert set(metrics["model"]) >= {"candidate", "baseline", "oracle"}
+    # house key columns: cutoff_date as a date, model in the shared vocabulary
+    assert metrics.schema["cutoff_date"] == pl.Date and "cutoff" not in metrics.columns
+    assert set(metrics["model"]) <= {"candidate", "baseline", "rule", "champion", "oracle"}
     promoted = read_lake(["leadconv", "promoted_model"])
     assert promoted.height >= 1, "the tiny world should promote at least one target"
 

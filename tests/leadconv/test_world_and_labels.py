@@ -10,8 +10,8 @@ import pytest
 
 from leadconv_assets import clean, extract, features, labels
 from leadconv_assets.schemas import LabelsSchema
+from leadconv_assets.world import HARMFUL, HELPFUL, generate_world
 from shared.validation import pandera_violations
-from shared.worlds.leadconv import HARMFUL, HELPFUL, generate_world
 
 W24 = timedelta(hours=24)
 T0 = datetime(2025, 3, 1, 9, 0)
