@@ -62,7 +62,7 @@ class GateConfig(StrictModel):
         return base
 
 
-class TrainingConfig(StrictModel, LGBMSettings):
+class TrainingConfig(LGBMSettings):
     """How candidates are trained (fixed seeds, grouped splits) and the LightGBM settings."""
 
     snapshots: int = 3

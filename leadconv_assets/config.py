@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from shared.config import (
     MonthEnd,
@@ -53,8 +53,6 @@ class GateConfig(StrictModel):
 
 class TrainingConfig(LGBMSettings):
     """LightGBM settings of the lead candidates: small trees, strong L2 (few positives per target)."""
-
-    model_config = ConfigDict(extra="forbid")  # strict like StrictModel
 
     n_estimators: int = 250
     num_leaves: int = 7

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from shared.config import StrictModel
 
 
-class LGBMSettings(BaseModel):
-    """Hyper-parameters of a binary LightGBM classifier (fixed seed, deterministic)."""
+class LGBMSettings(StrictModel):
+    """Hyper-parameters of a binary LightGBM classifier (fixed seed, deterministic);
+    unknown keys are rejected like everywhere else in a config."""
 
     seed: int = 42
     n_estimators: int = 600

@@ -213,3 +213,10 @@ def test_partition_name_errors_name_their_dimension():
     with pytest.raises(ConfigError, match="invalid bu_id 'North America'"):
         validate_config(_M, {"bu_ids": ["North America"]}, "x.yaml")
     assert validate_config(_M, {"bu_ids": ["na"]}, "x.yaml").bu_ids == ["na"]
+
+
+def test_lightgbm_settings_reject_unknown_keys():
+    from shared.lgbm import LGBMSettings
+
+    with pytest.raises(Exception, match="extra"):
+        LGBMSettings.model_validate({"num_leaf": 7})
