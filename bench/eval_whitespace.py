@@ -24,9 +24,9 @@ import polars as pl
 
 
 def main() -> int:
-    from gosales_assets.assets import model_name
     from gosales_assets.config import load_config
     from gosales_assets.inputs import world_folder
+    from gosales_assets.location import LOCATION
     from gosales_assets.scoring import score_division
     from gosales_assets.whitespace import rank_whitespace, truth_capture
     from shared.partitions import add_months
@@ -48,7 +48,7 @@ def main() -> int:
     started = time.perf_counter()
     scores, used = [], {}
     for division in cfg.divisions:
-        champ = tracker.champion(model_name(division))
+        champ = tracker.champion(LOCATION.model_name(division))
         if champ is None:
             continue
         frame = score_division(

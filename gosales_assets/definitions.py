@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from gosales_assets.assets import PREFIX, build_assets
-from gosales_assets.automation import build_automation
 from gosales_assets.config import GosalesConfig, load_config
-from shared.dagster_helpers import common_resources
-from shared.sources import SourceResource
+from gosales_assets.defs import build_assets
+from gosales_assets.defs.automation import build_automation
+from gosales_assets.location import LOCATION
+from shared.automation import location_definitions
 
 
 def build_defs(cfg: GosalesConfig | None = None, source_uri: str | None = None) -> dg.Definitions:
@@ -26,20 +26,18 @@ def build_defs(cfg: GosalesConfig | None = None, source_uri: str | None = None) 
     """
     cfg = cfg or load_config()
     assets, checks, _ = build_assets(cfg)
-    jobs, schedules, sensors = build_automation(cfg, PREFIX)
-    source = SourceResource(
-        uri=source_uri,
-        env_var="SALESML_GOSALES_SOURCE",
-        world_size=cfg.world_size,
-        world_seed=cfg.world_seed,
-    )
-    return dg.Definitions(
+    jobs, schedules, sensors = build_automation(cfg)
+    return location_definitions(
+        LOCATION,
         assets=assets,
-        asset_checks=checks,
+        checks=checks,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,
-        resources={**common_resources(), "source": source},
+        source_env="SALESML_GOSALES_SOURCE",
+        source_uri=source_uri,
+        world_size=cfg.world_size,
+        world_seed=cfg.world_seed,
     )
 
 

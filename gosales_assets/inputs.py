@@ -54,3 +54,28 @@ def data_as_of(transactions: pl.DataFrame) -> date:
     if value is None:
         raise ValueError("table 'transactions' is empty: nothing to train or score on")
     return value  # type: ignore[return-value]
+
+
+def validated_inputs(
+    uri: str | None, size: str, seed: int, window_months: int
+) -> tuple[dict[str, pl.DataFrame], str, date]:
+    """Read the source and validate every table before anything is written.
+
+    Returns ``({customers, transactions, install_base, ground_truth}, description, as_of)``;
+    a missing install base or ground truth is an empty frame.
+    """
+    from gosales_assets.schemas import validate_inputs
+
+    tables, described = load_inputs(uri, size, seed, window_months)
+    as_of = data_as_of(tables["transactions"])  # type: ignore[arg-type]
+    clean = validate_inputs(
+        {k: v for k, v in tables.items() if k != "ground_truth" and v is not None}, as_of
+    )
+    install, truth = clean.get("assets"), tables.get("ground_truth")
+    out = {
+        "customers": clean["customers"],
+        "transactions": clean["transactions"],
+        "install_base": install if install is not None else pl.DataFrame(),
+        "ground_truth": truth if truth is not None else pl.DataFrame(),
+    }
+    return out, described, as_of

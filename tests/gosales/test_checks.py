@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from gosales_assets.assets import build_assets
 from gosales_assets.config import load_config
+from gosales_assets.defs import build_assets
 
 
 class _NoBaseline:

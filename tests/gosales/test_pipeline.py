@@ -7,11 +7,13 @@ import hashlib
 import dagster as dg
 import polars as pl
 
-from gosales_assets.assets import model_name
 from gosales_assets.definitions import build_defs
+from gosales_assets.location import LOCATION
 from shared.storage import query_warehouse, read_lake
 from shared.tracking import MLflowTracker
 from tests.gosales.conftest import tiny_config
+
+model_name = LOCATION.model_name
 
 PARTITIONED = [
     "gosales/feature_matrix",

@@ -16,51 +16,44 @@ from __future__ import annotations
 import dagster as dg
 
 from gosales_assets.config import GosalesConfig
+from gosales_assets.location import LOCATION
+from shared.automation import retrain_schedule
 from shared.drift_sensor import drift_retrain_sensor
 
+INPUTS = ("customers", "transactions", "install_base", "ground_truth")
 
-def build_automation(cfg: GosalesConfig, prefix: list[str]) -> tuple[list, list, list]:
+
+def build_automation(cfg: GosalesConfig) -> tuple[list, list, list]:
     """Returns ``(jobs, schedules, sensors)``."""
+    group = dg.AssetSelection.groups(LOCATION.name)
     train_job = dg.define_asset_job(
         "gosales_retrain_job",
-        selection=dg.AssetSelection.groups("gosales")
-        - dg.AssetSelection.assets(
-            dg.AssetKey([*prefix, "icp_scores"]), dg.AssetKey([*prefix, "whitespace"])
-        )
-        - dg.AssetSelection.assets(
-            *[
-                dg.AssetKey([*prefix, n])
-                for n in ("customers", "transactions", "install_base", "ground_truth")
-            ]
-        ),
+        selection=group
+        - dg.AssetSelection.assets(LOCATION.key("icp_scores"), LOCATION.key("whitespace"))
+        - dg.AssetSelection.assets(*[LOCATION.key(n) for n in INPUTS]),
         description="Features → labels → candidate (gated) → promotion → model card for one division × cutoff.",
-        tags={"salesml/location": "gosales"},
+        tags={"salesml/location": LOCATION.name},
     )
-    latest = max(cfg.cutoffs).isoformat()
-
-    @dg.schedule(
-        cron_schedule="0 3 2 * *",
+    latest = max(cfg.cutoffs)
+    monthly = retrain_schedule(
+        name="gosales_monthly_retrain",
         job=train_job,
-        execution_timezone="UTC",
+        cron_schedule="0 3 2 * *",
+        location=LOCATION,
+        values=cfg.divisions,
+        cutoff=latest,
         description="Monthly retrain of every division at the latest configured cutoff.",
     )
-    def gosales_monthly_retrain(context: dg.ScheduleEvaluationContext):
-        for division in cfg.divisions:
-            pk = dg.MultiPartitionKey({"cutoff": latest, "division": division})
-            yield dg.RunRequest(
-                run_key=f"{context.scheduled_execution_time:%Y-%m}-{division}",
-                partition_key=pk,
-                tags={"salesml/reason": "monthly retrain"},
-            )
 
     def retrain_on_drift(partition: str | None, metadata: dict, record_id: int):
         # shared.drift_sensor already skips executions that measured nothing (measured: False)
         if partition not in cfg.divisions:
             return []
+        key = dg.MultiPartitionKey({"cutoff": latest.isoformat(), LOCATION.dim: partition})
         return [
             dg.RunRequest(
                 run_key=f"drift-{partition}-{record_id}",
-                partition_key=dg.MultiPartitionKey({"cutoff": latest, "division": partition}),
+                partition_key=key,
                 tags={
                     "salesml/reason": f"score drift: PSI {float(metadata.get('psi', float('nan'))):.3f} "
                     f"for champion v{metadata.get('model_version', '?')}"
@@ -70,7 +63,7 @@ def build_automation(cfg: GosalesConfig, prefix: list[str]) -> tuple[list, list,
 
     drift_sensor = drift_retrain_sensor(
         name="gosales_drift_retrain",
-        check_key=dg.AssetCheckKey(dg.AssetKey([*prefix, "icp_scores"]), "score_drift"),
+        check_key=dg.AssetCheckKey(LOCATION.key("icp_scores"), "score_drift"),
         job=train_job,
         requests=retrain_on_drift,
         description="Retrains a division at the latest configured cutoff once when its "
@@ -79,8 +72,8 @@ def build_automation(cfg: GosalesConfig, prefix: list[str]) -> tuple[list, list,
 
     automation_sensor = dg.AutomationConditionSensorDefinition(
         "gosales_automation",
-        target=dg.AssetSelection.groups("gosales"),
+        target=group,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Evaluates gosales automation conditions (re-score when a champion is promoted).",
     )
-    return [train_job], [gosales_monthly_retrain], [automation_sensor, drift_sensor]
+    return [train_job], [monthly], [automation_sensor, drift_sensor]

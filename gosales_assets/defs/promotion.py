@@ -1,0 +1,59 @@
+"""Stage ``promotion``: register the candidate and move the ``champion`` alias when every
+gate passes (a failed blocking gate skips this asset), with the registry schema check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from gosales_assets import training
+from gosales_assets.config import GosalesConfig
+from gosales_assets.defs._wiring import COMMON, bind, ins
+from gosales_assets.location import LOCATION
+from gosales_assets.output_schemas import PromotionSchema
+from shared import lifecycle
+from shared.dagster_helpers import schema_check_result, warehouse_metadata
+from shared.tracking import MLflowTracker
+
+
+def promoted_model(
+    cfg: GosalesConfig, context, tracker: MLflowTracker, candidate_model, holdout_metrics
+) -> pl.DataFrame:
+    cutoff, division = LOCATION.partition(context)
+    gates = training.promotion_gates(holdout_metrics, cfg.gates, division)
+    return lifecycle.decide(
+        context,
+        tracker,
+        LOCATION.name,
+        LOCATION.model_name(division),
+        candidate_model,
+        gates.passed,
+        gates.summary(),
+        {"division": division, "cutoff_date": cutoff},
+    )
+
+
+def promoted_model_schema(promoted_model: pl.DataFrame) -> dg.AssetCheckResult:
+    return schema_check_result(promoted_model, PromotionSchema, LOCATION.table("model_registry"))
+
+
+def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
+    return [
+        dg.asset(
+            key=LOCATION.key("promoted_model"),
+            partitions_def=parts,
+            ins=ins("candidate_model", "holdout_metrics"),
+            kinds={"mlflow"},
+            metadata=warehouse_metadata(LOCATION.table("model_registry")),
+            description="Registers gosales_<division> in MLflow and moves the `champion` alias — only when every gate passes.",
+            **COMMON,
+        )(bind(promoted_model, cfg)),
+        dg.asset_check(
+            asset=LOCATION.key("promoted_model"),
+            partitions_def=parts,  # without it a check step loads every partition of its asset
+            blocking=True,
+            description="Registry decision matches its schema.",
+        )(promoted_model_schema),
+    ]

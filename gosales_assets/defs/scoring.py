@@ -1,0 +1,187 @@
+"""Stage ``scoring``: each division's customers scored with its champion (``icp_scores``,
+partitioned by division only) and the next-best-action ``whitespace`` ranking over every
+division, with their schema checks and the ``score_drift`` (WARN) check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from gosales_assets import inputs as gs_inputs
+from gosales_assets import scoring as gs_scoring
+from gosales_assets import whitespace as gs_whitespace
+from gosales_assets.config import GosalesConfig
+from gosales_assets.defs._wiring import COMMON, RAW, bind, ins
+from gosales_assets.location import LOCATION
+from gosales_assets.output_schemas import IcpScoresSchema, WhitespaceSchema
+from gosales_assets.retire import retire_divisions
+from shared.dagster_helpers import md_table, schema_check_result, warehouse_metadata
+from shared.drift import SIGNIFICANT, psi, psi_label
+from shared.tracking import MLflowTracker
+
+
+def icp_scores(
+    cfg: GosalesConfig, context, tracker: MLflowTracker, customers, transactions, install_base
+) -> pl.DataFrame:
+    division = context.partition_key
+    # a division dropped from the config must not keep showing in the published views
+    for src, dest in retire_divisions(cfg.divisions):
+        context.log.warning(f"division not in the config: moved {src} aside to {dest}")
+    name = LOCATION.model_name(division)
+    champ = tracker.champion(name)
+    as_of = gs_inputs.data_as_of(transactions)
+    if champ is None:
+        context.log.warning(
+            f"no champion for {name}: every candidate failed its gates; nothing scored"
+        )
+        context.add_output_metadata({"rows": 0, "champion": "none"})
+        return pl.DataFrame(schema=gs_scoring.ICP_SCHEMA)
+    out = gs_scoring.score_division(
+        tracker,
+        champ,
+        division,
+        as_of,
+        customers,
+        transactions,
+        install_base,
+        cfg.divisions,
+        cfg.training.missing_features,
+    )
+    context.add_output_metadata(
+        {
+            "rows": out.height,
+            "champion_version": champ.version,
+            "mean_score": float(out["icp_score"].mean()),
+            "as_of": as_of.isoformat(),
+        }
+    )
+    return out
+
+
+def whitespace(cfg: GosalesConfig, context, icp_scores, customers, transactions) -> pl.DataFrame:
+    as_of = gs_inputs.data_as_of(transactions)
+    if icp_scores.height == 0:
+        raise ValueError(
+            "gosales.whitespace: gosales.icp_scores is empty for every division (no champion "
+            "serves yet); promote at least one division before ranking"
+        )
+    ranked = gs_whitespace.rank_whitespace(
+        icp_scores, transactions, customers, as_of, cfg.whitespace
+    )
+    info = gs_whitespace.summary(ranked)
+    top = ranked.head(15).select("rank", "customer_name", "division", "score", "nba_reason")
+    context.add_output_metadata(
+        {
+            **{k: v for k, v in info.items() if k != "division_share_in_capacity"},
+            "division_share_in_capacity": dg.MetadataValue.json(info["division_share_in_capacity"]),
+            "as_of": as_of.isoformat(),
+            "top": dg.MetadataValue.md(md_table(top)),
+        }
+    )
+    return ranked
+
+
+def icp_scores_schema(icp_scores: pl.DataFrame) -> dg.AssetCheckResult:
+    return schema_check_result(
+        icp_scores, IcpScoresSchema, LOCATION.table("icp_scores"), ["customer_id"]
+    )
+
+
+def _drift_not_measured(reason: str) -> dg.AssetCheckResult:
+    """A visible non-pass: drift that was not measured must not read as stable."""
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=reason,
+        metadata={"measured": False, "reason": reason},
+    )
+
+
+def score_drift(tracker: MLflowTracker, icp_scores: pl.DataFrame) -> dg.AssetCheckResult:
+    # Not measured is not passed: a failed WARN check with measured=False says why.
+    if icp_scores.height == 0:
+        return _drift_not_measured("nothing scored")
+    base = tracker.holdout_scores(icp_scores["run_id"][0])
+    if base is None:
+        return _drift_not_measured(
+            "no holdout scores logged with this champion: drift not measured"
+        )
+    value = psi(base, icp_scores["icp_score"].to_numpy())
+    return dg.AssetCheckResult(
+        passed=value <= SIGNIFICANT,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"PSI {value:.3f} ({psi_label(value)})",
+        metadata={
+            "psi": value,
+            "model_version": icp_scores["model_version"][0],
+            "measured": True,
+        },
+    )
+
+
+def whitespace_schema(whitespace: pl.DataFrame) -> dg.AssetCheckResult:
+    return schema_check_result(
+        whitespace, WhitespaceSchema, LOCATION.table("whitespace"), ["customer_id", "division"]
+    )
+
+
+def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
+    division_parts = dg.StaticPartitionsDefinition(list(cfg.divisions))
+    scores, ranked = LOCATION.key("icp_scores"), LOCATION.key("whitespace")
+    promoted = dg.AssetDep(
+        LOCATION.key("promoted_model"),
+        partition_mapping=dg.MultiToSingleDimensionPartitionMapping(
+            partition_dimension_name=LOCATION.dim
+        ),
+    )
+    return [
+        dg.asset(
+            key=scores,
+            partitions_def=division_parts,
+            ins=ins(*RAW),
+            deps=[promoted],
+            kinds={"polars", "duckdb"},
+            metadata=warehouse_metadata(LOCATION.table("icp_scores")),
+            # Re-score as soon as a new champion is promoted (a failed gate skips promoted_model,
+            # so nothing re-scores then); evaluated by the location's automation sensor. Plain
+            # eager() would wait forever: a division's scores depend on promoted_model at every
+            # cutoff, and a cutoff whose gate failed never has one.
+            automation_condition=dg.AutomationCondition.eager().without(
+                ~dg.AutomationCondition.any_deps_missing()
+            ),
+            description="Every customer scored at the data's latest as-of date with the division's champion model "
+            "(never at the training cutoff). Empty when no champion serves yet.",
+            **COMMON,
+        )(bind(icp_scores, cfg)),
+        dg.asset(
+            key=ranked,
+            ins=ins("icp_scores", "customers", "transactions"),  # every division's icp_scores
+            kinds={"polars", "duckdb"},
+            metadata=warehouse_metadata(LOCATION.table("whitespace")),
+            automation_condition=dg.AutomationCondition.eager(),  # re-rank when any division re-scores
+            description="Next-best-action list: every (customer, division) not bought in the lookback, "
+            "ranked by a blend of calibrated propensity, cross-division affinity lift and expected "
+            "value, with a plain reason and each rep's first N marked in_capacity.",
+            **COMMON,
+        )(bind(whitespace, cfg)),
+        dg.asset_check(
+            asset=scores,
+            partitions_def=division_parts,
+            blocking=True,
+            description="icp_scores matches its schema (one score in [0, 1] per customer).",
+        )(icp_scores_schema),
+        dg.asset_check(
+            asset=scores,
+            partitions_def=division_parts,
+            description="Drift (WARN): PSI of today's scores against the champion's scores on its "
+            "out-of-time holdout (< 0.1 stable, 0.1-0.25 moderate, > 0.25 significant). A failure "
+            "starts a retrain through the gosales_drift_retrain sensor.",
+        )(score_drift),
+        dg.asset_check(
+            asset=ranked,
+            blocking=True,
+            description="whitespace matches its schema (unique ranks, signals in [0, 1], reasons <= 150 chars).",
+        )(whitespace_schema),
+    ]
