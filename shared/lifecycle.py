@@ -204,7 +204,8 @@ def record_refusal(
         champion_version=champ.version if champ else "",
         reason=reason,
         mlflow_run_id=str(candidate.get("run_id", "")),
-        dagster_run_id=str(context.run_id),
+        # an asset-check context has no run_id of its own: its run's
+        dagster_run_id=str(getattr(context, "run_id", None) or context.run.run_id),
     )
     record_decision(location, row)
     return row

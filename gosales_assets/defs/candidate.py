@@ -101,10 +101,20 @@ def holdout_metrics_schema(holdout_metrics: pl.DataFrame) -> dg.AssetCheckResult
 
 
 def promotion_gates(
-    cfg: GosalesConfig, context, candidate_model, holdout_metrics
+    cfg: GosalesConfig, context, tracker: MLflowTracker, candidate_model, holdout_metrics
 ) -> dg.AssetCheckResult:
-    _, division = LOCATION.partition(context)
+    cutoff, division = LOCATION.partition(context)
     report = training.promotion_gates(holdout_metrics, cfg.gates, division)
+    if not report.passed:  # the blocking failure skips promoted_model: record the refusal here
+        lifecycle.record_refusal(
+            context,
+            tracker,
+            LOCATION.name,
+            LOCATION.model_name(division),
+            candidate_model,
+            report.summary(),
+            {"division": division, "cutoff_date": cutoff},
+        )
     return dg.AssetCheckResult(
         passed=report.passed,
         severity=dg.AssetCheckSeverity.ERROR,

@@ -116,6 +116,9 @@ def test_failed_gate_blocks_promotion_and_keeps_no_champion(salesml_home, tiny_w
     assert MLflowTracker().champion(model_name(cfg.divisions[0])) is None
     scores = read_lake(["gosales", "icp_scores"])
     assert scores.height == 0  # nothing serves, nothing scored
+    decisions = query_warehouse("SELECT * FROM gosales.model_decisions")
+    assert decisions["promoted"].to_list() == [False]  # the refusal is a recorded decision
+    assert "auc" in decisions["reason"][0]
 
 
 def test_same_seed_gives_identical_scores(tmp_path, monkeypatch, tiny_world, tiny_source):
