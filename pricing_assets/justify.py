@@ -61,3 +61,12 @@ def driver_importance(drivers: pl.DataFrame) -> pl.DataFrame:
         .agg(lines=pl.len(), mean_abs_contribution=pl.col("contribution_1").abs().mean())
         .sort("lines", descending=True)
     )
+
+
+def justify_holdout(model, line_features: pl.DataFrame, bu: str, cutoff) -> pl.DataFrame:
+    """Top drivers of the point model ``model`` (a ``PointModels``) on the holdout lines,
+    stamped with the partition's ``bu_id`` and ``cutoff_date``."""
+    hold = line_features.filter(pl.col("split") == "holdout")
+    return top_drivers(model.lgbm, hold, model.features).with_columns(
+        bu_id=pl.lit(bu), cutoff_date=pl.lit(cutoff)
+    )
