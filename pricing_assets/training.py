@@ -364,26 +364,6 @@ def newer_champion_rule(cutoff: date, champion_cutoff: date | str | None) -> Gat
     return champion_gate(frame, "mae", higher_is_better=False)
 
 
-def model_card(
-    res: PartitionResult, name: str, bu: str, cutoff: date, gates_markdown: str, link: str
-) -> dict:
-    """Content of the model card of one trained partition."""
-    from pricing_assets.features import FEATURES
-
-    return {
-        "title": f"{name} — cutoff {cutoff}",
-        "summary": "Discount point model, conformal 90% range and win probability for one business unit.",
-        "data": {"bu_id": bu, "cutoff": cutoff.isoformat(), "holdout_lines": res.holdout.height},
-        "metrics": {
-            r["metric"]: {r["model"]: r["value"]}
-            for r in res.metrics.filter(pl.col("component") != "drift").to_dicts()
-        },
-        "gates_markdown": gates_markdown,
-        "features": FEATURES,
-        "links": {"mlflow": link},
-    }
-
-
 def win_holdout_predictions(
     quotes: pl.DataFrame, win: pm.WinModel, bu: str, cutoff: date, win_holdout_days: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from pricing_assets import justify as pr_justify
 from pricing_assets import training
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
@@ -129,7 +130,7 @@ def pricing_training(
     uris, run_id, link = _log_run(context, tracker, res, gates, bcfg, cutoff, bu)
     yield from _outputs(res, gates, uris, run_id, link, bu)
     name = LOCATION.model_name(bu)
-    card = training.model_card(res, name, bu, cutoff, gates.to_markdown(), link)
+    card = pr_justify.model_card(res, name, bu, cutoff, gates.to_markdown(), link)
     write_model_card("pricing", name, str(context.partition_key), card)
 
 
