@@ -2,17 +2,18 @@
 
 Partitions come from the pricing config (``SALESML_PRICING_CONFIG`` or the
 packaged ``config.yaml``); ``build_defs(cfg)`` builds a location for any
-config (tests use a tiny one).
+config (tests use a tiny one). The stages live in :mod:`pricing_assets.defs`.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from pricing_assets.assets import build_assets
 from pricing_assets.config import PricingConfig, load_config
-from shared.dagster_helpers import common_resources
-from shared.sources import SourceResource
+from pricing_assets.defs import build_stages
+from pricing_assets.defs._wiring import INPUTS
+from pricing_assets.location import LOCATION
+from shared.automation import location_definitions, retrain_schedule
 
 
 def build_defs(cfg: PricingConfig | None = None, source_uri: str | None = None) -> dg.Definitions:
@@ -24,47 +25,35 @@ def build_defs(cfg: PricingConfig | None = None, source_uri: str | None = None) 
             world unless ``SALESML_PRICING_SOURCE`` is set when a run starts.
     """
     cfg = cfg or load_config()
-    assets, checks, parts = build_assets(cfg)
-    source = SourceResource(
-        uri=source_uri,
-        env_var="SALESML_PRICING_SOURCE",
-        world_size=cfg.world_size,
-        world_seed=cfg.world_seed,
-    )
+    defs, parts = build_stages(cfg)
+    checks = [d for d in defs if isinstance(d, dg.AssetChecksDefinition)]
+    assets = [d for d in defs if not isinstance(d, dg.AssetChecksDefinition)]
     retrain = dg.define_asset_job(
         "pricing_retrain",
-        selection=dg.AssetSelection.groups("pricing")
-        - dg.AssetSelection.assets(
-            ["pricing", "order_lines"],
-            ["pricing", "quotes"],
-            ["pricing", "line_truth"],
-            ["pricing", "quote_truth"],
-        ),
+        selection=dg.AssetSelection.groups(LOCATION.name)
+        - dg.AssetSelection.assets(*(LOCATION.key(name) for name in INPUTS)),
         partitions_def=parts,
         description="Retrain and re-recommend bu_id × cutoff partitions (backfill from the UI or CLI).",
     )
-    latest = max(cfg.cutoffs).isoformat()
-
-    @dg.schedule(
+    monthly = retrain_schedule(
+        name="pricing_monthly_retrain",
         job=retrain,
         cron_schedule="0 3 1 * *",
+        location=LOCATION,
+        values=cfg.business_units,
+        cutoff=max(cfg.cutoffs),
         description="Monthly retrain: every business unit at the newest configured cutoff.",
     )
-    def pricing_monthly_retrain(context: dg.ScheduleEvaluationContext):
-        for bu in cfg.business_units:
-            key = dg.MultiPartitionKey({"bu_id": bu, "cutoff": latest})
-            yield dg.RunRequest(
-                run_key=f"{bu}|{latest}|{context.scheduled_execution_time:%Y-%m}",
-                partition_key=key,
-                tags={"salesml/reason": "monthly retrain"},
-            )
-
-    return dg.Definitions(
+    return location_definitions(
+        LOCATION,
         assets=assets,
-        asset_checks=checks,
+        checks=checks,
         jobs=[retrain],
-        schedules=[pricing_monthly_retrain],
-        resources={**common_resources(), "source": source},
+        schedules=[monthly],
+        source_env="SALESML_PRICING_SOURCE",
+        source_uri=source_uri,
+        world_size=cfg.world_size,
+        world_seed=cfg.world_seed,
     )
 
 

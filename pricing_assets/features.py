@@ -253,3 +253,9 @@ def truncation_differences(
     if left.height != right.height:
         return ["<row count>"]
     return [c for c in [*FEATURES, "split"] if not left[c].equals(right[c], null_equal=True)]
+
+
+def split_row_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """``rows`` and ``<split>_rows`` of a ``line_features`` frame."""
+    counts = dict(frame.group_by("split").len().iter_rows())
+    return {"rows": frame.height, **{f"{k}_rows": int(v) for k, v in counts.items()}}

@@ -54,3 +54,29 @@ def data_as_of(order_lines: pl.DataFrame) -> date:
     if value is None:
         raise ValueError("table 'order_lines' is empty: nothing to train or recommend on")
     return value  # type: ignore[return-value]
+
+
+def empty_if_missing(frame: pl.DataFrame | None) -> pl.DataFrame:
+    """An optional table, or an empty frame when the source has none."""
+    return frame if frame is not None else pl.DataFrame()
+
+
+def read_validated_inputs(
+    uri: str | None, size: str, seed: int, business_units: list[str]
+) -> tuple[dict[str, pl.DataFrame], str, date]:
+    """Read the source and validate every contract table before anything is written:
+    ``({order_lines, quotes, line_truth, quote_truth}, description of the source, as-of)``.
+    Truth tables the source lacks are empty frames."""
+    from pricing_assets.schemas import validate_inputs
+
+    tables, described = load_inputs(uri, size, seed)
+    as_of = data_as_of(tables["order_lines"])
+    clean = validate_inputs(
+        {"order_lines": tables["order_lines"], "quotes": tables["quotes"]}, business_units, as_of
+    )
+    out = {
+        "order_lines": clean["order_lines"],
+        "quotes": clean["quotes"],
+        **{name: empty_if_missing(tables.get(name)) for name in OPTIONAL},
+    }
+    return out, described, as_of

@@ -4,9 +4,13 @@ Uses LightGBM's own additive feature contributions (``pred_contrib=True``,
 TreeSHAP): for each line, ``prediction = base_value + Σ contribution_f``. The
 ``top_k`` features with the largest absolute contribution are reported with
 their signed contribution (in discount points) and the feature's value.
+
+:func:`model_card` is the content of the card that justifies a trained partition as a whole.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -61,3 +65,30 @@ def driver_importance(drivers: pl.DataFrame) -> pl.DataFrame:
         .agg(lines=pl.len(), mean_abs_contribution=pl.col("contribution_1").abs().mean())
         .sort("lines", descending=True)
     )
+
+
+def justify_holdout(model, line_features: pl.DataFrame, bu: str, cutoff) -> pl.DataFrame:
+    """Top drivers of the point model ``model`` (a ``PointModels``) on the holdout lines,
+    stamped with the partition's ``bu_id`` and ``cutoff_date``."""
+    hold = line_features.filter(pl.col("split") == "holdout")
+    return top_drivers(model.lgbm, hold, model.features).with_columns(
+        bu_id=pl.lit(bu), cutoff_date=pl.lit(cutoff)
+    )
+
+
+def model_card(res, name: str, bu: str, cutoff: date, gates_markdown: str, link: str) -> dict:
+    """Content of the model card of one trained partition (``res``: a ``training.PartitionResult``)."""
+    from pricing_assets.features import FEATURES
+
+    return {
+        "title": f"{name} — cutoff {cutoff}",
+        "summary": "Discount point model, conformal 90% range and win probability for one business unit.",
+        "data": {"bu_id": bu, "cutoff": cutoff.isoformat(), "holdout_lines": res.holdout.height},
+        "metrics": {
+            r["metric"]: {r["model"]: r["value"]}
+            for r in res.metrics.filter(pl.col("component") != "drift").to_dicts()
+        },
+        "gates_markdown": gates_markdown,
+        "features": FEATURES,
+        "links": {"mlflow": link},
+    }

@@ -320,3 +320,15 @@ def coverage_summary(line_recs: pl.DataFrame, deal_recs: pl.DataFrame) -> dict[s
                 frame["covered_after_guardrails"].mean()
             )
     return out
+
+
+def deal_summary(deal_recs: pl.DataFrame, rho: float) -> dict[str, float]:
+    """Headline numbers of the deal recommendations of one partition."""
+    return {
+        "rows": deal_recs.height,
+        "within_deal_correlation": float(rho),
+        "total_expected_margin_impact": float(deal_recs["expected_margin_impact"].sum()),
+        "mean_optimal_minus_median": float(
+            (deal_recs["optimal_discount"] - deal_recs["median_discount"]).mean()
+        ),
+    }

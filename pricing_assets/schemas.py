@@ -256,3 +256,18 @@ def validate_inputs(
         "order_lines": clean_lines.with_columns(pl.col("quantity").cast(pl.Float64)),
         "quotes": QuotesSchema.validate(quotes),
     }
+
+
+def line_features_schema() -> pa.DataFrameSchema:
+    """Pandera schema of ``line_features`` (feature columns are numeric, context may be missing)."""
+    from pricing_assets.features import FEATURES
+
+    cols = {c: pa.Column(float, nullable=True) for c in FEATURES}
+    cols.update(
+        {
+            "order_line_id": pa.Column(str, unique=True),
+            "discount": pa.Column(float, pa.Check.in_range(0.0, 1.0, include_max=False)),
+            "split": pa.Column(str, pa.Check.isin(["train", "calibration", "holdout"])),
+        }
+    )
+    return pa.DataFrameSchema(cols)

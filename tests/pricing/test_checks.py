@@ -8,7 +8,7 @@ import polars as pl
 
 from pricing_assets import models as pm
 from pricing_assets import training
-from pricing_assets.assets import drift_check_result, metrics_check_result
+from pricing_assets.defs.candidate import drift_check_result, metrics_check_result
 
 
 def test_crossing_model_is_counted_before_the_sort_and_fails_no_crossing(tiny_partition):
@@ -55,7 +55,7 @@ def test_drift_not_measured_is_a_visible_failure(tiny_partition):
 def test_an_older_candidate_never_takes_champion_from_a_newer_one():
     from datetime import date
 
-    from pricing_assets.assets import newer_champion_rule
+    from pricing_assets.training import newer_champion_rule
 
     backfill = newer_champion_rule(date(2024, 5, 31), "2024-06-30")
     assert backfill.passed is False and "later cutoff" in backfill.detail

@@ -140,8 +140,8 @@ def test_demo_world_is_big_enough():
 
 
 def test_demo_plan_keys_are_valid_partitions():
-    from pricing_assets.assets import DIMS
     from pricing_assets.demo import demo_plan
+    from pricing_assets.location import DIMS
     from shared.partitions import cutoff_multi_partitions, parse_partition_key
 
     cfg = load_config()

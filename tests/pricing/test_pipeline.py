@@ -7,8 +7,8 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from pricing_assets.assets import model_name
 from pricing_assets.definitions import build_defs
+from pricing_assets.location import model_name
 from shared.storage import query_warehouse
 from shared.tracking import MLflowTracker
 from tests.pricing.conftest import TINY_CUTOFF, tiny_config

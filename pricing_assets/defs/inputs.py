@@ -1,0 +1,62 @@
+"""Stage ``inputs``: the source multi-asset ``pricing_inputs`` (order lines, quotes and
+the synthetic world's truth tables; unpartitioned, validated before anything is written)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from pricing_assets import inputs as pr_inputs
+from pricing_assets.config import PricingConfig
+from pricing_assets.defs._wiring import COMMON, bind
+from pricing_assets.location import LOCATION
+from shared.dagster_helpers import warehouse_metadata
+from shared.sources import SourceResource
+
+
+def pricing_inputs(cfg: PricingConfig, context, source: SourceResource):
+    """Read the source, validate every table, and only then write anything."""
+    tables, described, as_of = pr_inputs.read_validated_inputs(
+        source.resolved_uri(), source.world_size, source.world_seed, cfg.business_units
+    )
+    context.log.info(f"pricing inputs from {described}, as of {as_of}")
+    meta = {"source": described, "as_of": as_of.isoformat()}
+    for name, frame in tables.items():
+        yield dg.Output(frame, name, metadata=meta)
+
+
+def _out(description: str, kinds: set[str], table: str | None = None) -> dg.AssetOut:
+    metadata = warehouse_metadata(LOCATION.table(table)) if table else None
+    return dg.AssetOut(
+        key_prefix=LOCATION.prefix,
+        description=description,
+        metadata=metadata,
+        kinds=kinds,
+        **COMMON,
+    )
+
+
+def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
+    outs = {
+        "order_lines": _out(
+            "Order lines, validated against the input contract (prices, quantity, "
+            "sell <= list, known bu_id, unique keys). Bad lines fail the run with a count and examples.",
+            {"polars", "duckdb"},
+            "order_lines",
+        ),
+        "quotes": _out(
+            "Closed quotes (won/lost), validated against the input contract.",
+            {"polars", "duckdb"},
+            "quotes",
+        ),
+        "line_truth": _out(
+            "True 5/10/50/90/95% discount quantiles per order line (synthetic worlds only; empty for real data).",
+            {"polars"},
+        ),
+        "quote_truth": _out(
+            "True win probability per quote and its logit pieces (synthetic worlds only; empty for real data).",
+            {"polars"},
+        ),
+    }
+    return [dg.multi_asset(outs=outs, name="pricing_inputs")(bind(pricing_inputs, cfg))]
