@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -89,6 +90,17 @@ def schema_check_result(
 def warehouse_metadata(table: str) -> dict[str, str]:
     """Asset metadata that makes the lake IO manager publish ``table`` as a DuckDB view."""
     return {WAREHOUSE_TABLE: table}
+
+
+def bind(fn: Callable[..., Any], value: Any) -> Callable[..., Any]:
+    """``fn`` with its first argument (the location config, or another build-time value)
+    bound, keeping its name and docstring, so Dagster sees only the remaining parameters
+    (context, inputs, resources). How module-level asset functions get their config
+    without reading it at import time."""
+    bound = functools.partial(fn, value)
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(bound, attr, getattr(fn, attr))
+    return bound
 
 
 def common_resources() -> dict[str, Any]:

@@ -56,6 +56,10 @@ class Location:
         parts = parse_partition_key(key, self.dims)
         return to_date(parts[CUTOFF_DIM]), parts[self.dim]
 
+    def ins(self, *names: str) -> dict[str, dg.AssetIn]:
+        """``AssetIn`` of each named asset of this location, keyed by its name."""
+        return {n: dg.AssetIn(self.key(n)) for n in names}
+
     def table(self, name: str) -> str:
         """Warehouse name of one of the location's tables: ``<location>.<name>``."""
         return f"{self.name}.{name}"
