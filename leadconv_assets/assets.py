@@ -23,14 +23,12 @@ serving) while ``holdout_metrics`` and ``model_card`` show why.
 """
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from leadconv_assets import clean as lc_clean
-from leadconv_assets import extract as lc_extract
 from leadconv_assets import features as lc_features
 from leadconv_assets import labels as lc_labels
 from leadconv_assets import recommend as lc_recommend
@@ -38,6 +36,8 @@ from leadconv_assets import schemas as lc_schemas
 from leadconv_assets import scores_db, training
 from leadconv_assets import scoring as lc_scoring
 from leadconv_assets.config import LeadconvConfig, end_of_day
+from leadconv_assets.defs import features as stage_features
+from leadconv_assets.defs import inputs as stage_inputs
 from shared import lifecycle
 from shared.dagster_helpers import (
     OWNERS,
@@ -50,7 +50,6 @@ from shared.drift import psi
 from shared.home import reports_dir
 from shared.modelcard import render_model_card, write_model_card
 from shared.partitions import cutoff_multi_partitions, parse_partition_key, to_date
-from shared.sources import SourceResource
 from shared.tracking import MLflowTracker
 
 PREFIX = ["leadconv"]
@@ -83,19 +82,6 @@ def model_name(target: str) -> str:
 def _partition(context: Any) -> tuple[date, str]:
     parts = parse_partition_key(context.partition_key, DIMS)
     return to_date(parts["cutoff"]), parts["target"]
-
-
-def data_as_of(tables: dict[str, pl.DataFrame]) -> datetime:
-    """The data's as-of time: the latest engagement or outcome timestamp."""
-    values = [
-        tables["engagement_logs"]["event_at"].max(),
-        tables["outcomes"]["outcome_at"].max(),
-        tables["enrollments"]["enrolled_at"].max(),
-    ]
-    found = [v for v in values if v is not None]
-    if not found:
-        raise ValueError("the source holds no enrollments or events: nothing to train or score")
-    return max(found)  # type: ignore[return-value]
 
 
 def model_card_for(
@@ -166,169 +152,7 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
     common = {"group_name": GROUP, "owners": OWNERS, "code_version": CODE_VERSION}
     clean_in = {"clean": dg.AssetIn(key("clean"))}
 
-    # --- extract and clean -----------------------------------------------------
-    @dg.asset(
-        key=key("extract"),
-        kinds={"sql", "parquet"},
-        description="Reads the source (SQLAlchemy URL or DuckDB file, read-only; default the embedded "
-        "synthetic world), runs the quality gates (row counts, schema, null keys, orphan foreign keys, "
-        "timestamps out of range or before the enrollment) and writes an immutable timestamped snapshot. "
-        "Nothing is written when a gate fails.",
-        **common,
-    )
-    def extract(context, source: SourceResource) -> dict:
-        uri, described = lc_extract.resolve_source(
-            source.resolved_uri(), source.world_size, source.world_seed
-        )
-        snap = lc_extract.extract(uri, described)
-        context.add_output_metadata(
-            {
-                "source": described,
-                "snapshot": str(snap.path),
-                "content_hash": snap.manifest["content_hash"],
-                "row_counts": dg.MetadataValue.json(snap.manifest["row_counts"]),
-                **numeric_metadata(snap.manifest["row_counts"], prefix="rows_"),
-            }
-        )
-        return snap.manifest
-
-    @dg.asset(
-        key=key("clean"),
-        ins={"extract": dg.AssetIn(key("extract"))},
-        kinds={"polars"},
-        description="The snapshot after the cleaning rules (duplicates, duplicate keys, text encodings, "
-        "missing categories, delay outliers, late events, repeated outcomes), with a count per rule.",
-        **common,
-    )
-    def clean(context, extract: dict) -> dict:
-        from pathlib import Path
-
-        folder = Path(extract["path"])
-        tables = {
-            t: pl.read_parquet(folder / f"{t}.parquet")
-            for t in extract["row_counts"]
-            if (folder / f"{t}.parquet").exists()
-        }
-        truth = {
-            t: pl.read_parquet(folder / f"{t}.parquet")
-            for t in extract.get("truth_tables", [])
-            if (folder / f"{t}.parquet").exists()
-        }
-        cleaned, counts = lc_clean.clean_tables(tables)
-        as_of = data_as_of(cleaned)
-        context.add_output_metadata(
-            {
-                "rules": dg.MetadataValue.md(md_table(counts.filter(pl.col("rows_changed") > 0))),
-                "rows_changed": int(counts["rows_changed"].sum()),
-                "as_of": as_of.isoformat(),
-                "snapshot": extract["path"],
-            }
-        )
-        return {
-            "tables": cleaned,
-            "truth": truth,
-            "rule_counts": counts,
-            "as_of": as_of,
-            "snapshot": extract["path"],
-            "content_hash": extract["content_hash"],
-        }
-
-    # --- features and labels -----------------------------------------------------
-    @dg.asset(
-        key=key("features"),
-        partitions_def=parts,
-        ins=clean_in,
-        kinds={"polars"},
-        metadata=warehouse_metadata("leadconv.features"),
-        check_specs=[
-            dg.AssetCheckSpec(
-                "schema",
-                asset=key("features"),
-                blocking=True,
-                description="Features match their schema (one row per enrollment, rates in [0, 1]).",
-            ),
-            dg.AssetCheckSpec(
-                "truncation_invariance",
-                asset=key("features"),
-                blocking=True,
-                description="Leakage: features equal those computed after deleting every row after the "
-                "cutoff, and after deleting every row after each enrollment's own decision time.",
-            ),
-        ],
-        description="One row per enrollment whose decision time (first engagement + feature window) is at "
-        "or before the cutoff: counts per channel and event, open/click/reply/answer rates, response "
-        "latency, time of day and week, contact source/region/demographics, campaign, steps and variants "
-        "sent — all as of the decision time.",
-        **common,
-    )
-    def features(context, clean: dict):
-        cutoff, target = _partition(context)
-        frame = lc_features.build_features(clean["tables"], end_of_day(cutoff), cfg.feature_window)
-        n_features = len(lc_features.feature_columns(frame))
-        frame = frame.with_columns(target=pl.lit(target), cutoff=pl.lit(cutoff))
-        yield dg.Output(frame, metadata={"rows": frame.height, "features": n_features})
-        yield schema_check_result(
-            frame,
-            lc_schemas.FeaturesSchema,
-            "leadconv.features",
-            ["org_id", "enrollment_id"],
-            asset_key=key("features"),
-            check_name="schema",
-        )
-        problems = lc_features.truncation_differences(
-            clean["tables"], end_of_day(cutoff), cfg.feature_window
-        )
-        yield dg.AssetCheckResult(
-            check_name="truncation_invariance",
-            asset_key=key("features"),
-            passed=not problems,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"differences": "; ".join(problems[:20]) or "none", "rows": frame.height},
-        )
-
-    @dg.asset(
-        key=key("labels"),
-        partitions_def=parts,
-        ins=clean_in,
-        kinds={"polars"},
-        metadata=warehouse_metadata("leadconv.labels"),
-        check_specs=[
-            dg.AssetCheckSpec(
-                "schema",
-                asset=key("labels"),
-                blocking=True,
-                description="Labels match their schema; an enrollment whose window is still open is "
-                "never labeled.",
-            )
-        ],
-        description="T1 booked_call_within_7d, T2 qualified_within_14d, T3 conversion_within_30d measured "
-        "from the first engagement; label only when the window closed by the cutoff (open windows are "
-        "null, never negatives); enrollments resolved before the decision time are flagged and excluded.",
-        **common,
-    )
-    def labels(context, clean: dict):
-        cutoff, target = _partition(context)
-        frame = lc_labels.labels_for(cfg, clean["tables"], target, end_of_day(cutoff)).with_columns(
-            cutoff=pl.lit(cutoff)
-        )
-        usable = lc_labels.trainable(frame)
-        meta = {
-            "rows": frame.height,
-            "open_windows": int((~frame["window_closed"]).sum()),
-            "resolved_before_decision": int(frame["resolved_before_decision"].sum()),
-            "labeled_usable": usable.height,
-            "positives": int(usable["label"].sum() or 0),
-            "prevalence": float(usable["label"].mean() or 0.0),
-        }
-        yield dg.Output(frame, metadata=meta)
-        yield schema_check_result(
-            frame,
-            lc_schemas.LabelsSchema,
-            "leadconv.labels",
-            ["org_id", "enrollment_id"],
-            asset_key=key("labels"),
-            check_name="schema",
-        )
+    stages = {"training": parts, "daily": daily}
 
     # --- candidate ---------------------------------------------------------------
     @dg.multi_asset(
@@ -728,10 +552,8 @@ def build_assets(cfg: LeadconvConfig) -> tuple[list[Any], list[Any], dict[str, A
         )
 
     assets = [
-        extract,
-        clean,
-        features,
-        labels,
+        *stage_inputs.build(cfg, stages),
+        *stage_features.build(cfg, stages),
         leadconv_candidate,
         promoted_model,
         campaign_recommendations,
