@@ -41,6 +41,7 @@ from shared.partitions import cutoff_multi_partitions
 
 LOCATION = Location("leadconv", "target", "leadconv")
 CODE_VERSION = "1"
+model_name = LOCATION.model_name  # registered MLflow model of a target: leadconv_<target>
 COMMON: dict[str, Any] = {
     "group_name": LOCATION.name,
     "owners": OWNERS,
