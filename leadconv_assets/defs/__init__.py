@@ -54,6 +54,13 @@ def clean_in() -> dict[str, dg.AssetIn]:
     return {"clean": dg.AssetIn(LOCATION.key("clean"))}
 
 
+def check(name: str, asset: str, description: str, blocking: bool = True) -> dg.AssetCheckSpec:
+    """A check spec on one of the location's assets (blocking unless told)."""
+    return dg.AssetCheckSpec(
+        name, asset=LOCATION.key(asset), blocking=blocking, description=description
+    )
+
+
 def partitions(cfg: LeadconvConfig) -> dict[str, dg.PartitionsDefinition]:
     """``training`` (cutoff × target) and ``daily`` (scoring) partitions of a config."""
     return {

@@ -11,7 +11,7 @@ import dagster as dg
 from leadconv_assets import candidate as lc_candidate
 from leadconv_assets import training
 from leadconv_assets.config import LeadconvConfig
-from leadconv_assets.defs import COMMON, LOCATION, clean_in, with_cfg
+from leadconv_assets.defs import COMMON, LOCATION, check, clean_in, with_cfg
 from leadconv_assets.defs.reports import model_card_output
 from shared.dagster_helpers import md_table, numeric_metadata, warehouse_metadata
 from shared.tracking import MLflowTracker
@@ -72,7 +72,6 @@ def candidate_outputs(cand: lc_candidate.Candidate):
 
 def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
     """The ``leadconv_candidate`` multi-asset on the training partitions."""
-    candidate_key = LOCATION.key("candidate_model")
     return [
         dg.multi_asset(
             outs={
@@ -109,19 +108,17 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             },
             partitions_def=parts["training"],
             check_specs=[
-                dg.AssetCheckSpec(
+                check(
                     "promotion_gates",
-                    asset=candidate_key,
-                    blocking=True,
-                    description="Promotion gates: PR-AUC >= pr_auc_ratio_min x the logistic baseline on "
+                    "candidate_model",
+                    "Promotion gates: PR-AUC >= pr_auc_ratio_min x the logistic baseline on "
                     "the same holdout, Brier skill > brier_skill_min, enough holdout positives; lift@10% "
                     "reported.",
                 ),
-                dg.AssetCheckSpec(
+                check(
                     "leakage_gauntlet",
-                    asset=candidate_key,
-                    blocking=True,
-                    description="Leakage: no enrollment in both training and holdout, a gap >= the label "
+                    "candidate_model",
+                    "Leakage: no enrollment in both training and holdout, a gap >= the label "
                     "window between them, and no PR-AUC above the oracle's beyond noise.",
                 ),
             ],

@@ -11,7 +11,7 @@ from leadconv_assets import features as lc_features
 from leadconv_assets import labels as lc_labels
 from leadconv_assets import schemas as lc_schemas
 from leadconv_assets.config import LeadconvConfig, end_of_day
-from leadconv_assets.defs import COMMON, LOCATION, clean_in, with_cfg
+from leadconv_assets.defs import COMMON, LOCATION, check, clean_in, with_cfg
 from shared.dagster_helpers import schema_check_result, warehouse_metadata
 
 KEYS = ["org_id", "enrollment_id"]
@@ -48,26 +48,23 @@ def labels(context, clean: dict, cfg: LeadconvConfig):
 
 def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
     """``features`` and ``labels`` on the training partitions."""
-    features_key, labels_key = LOCATION.key("features"), LOCATION.key("labels")
     return [
         dg.asset(
-            key=features_key,
+            key=LOCATION.key("features"),
             partitions_def=parts["training"],
             ins=clean_in(),
             kinds={"polars"},
             metadata=warehouse_metadata("leadconv.features"),
             check_specs=[
-                dg.AssetCheckSpec(
+                check(
                     "schema",
-                    asset=features_key,
-                    blocking=True,
-                    description="Features match their schema (one row per enrollment, rates in [0, 1]).",
+                    "features",
+                    "Features match their schema (one row per enrollment, rates in [0, 1]).",
                 ),
-                dg.AssetCheckSpec(
+                check(
                     "truncation_invariance",
-                    asset=features_key,
-                    blocking=True,
-                    description="Leakage: features equal those computed after deleting every row after "
+                    "features",
+                    "Leakage: features equal those computed after deleting every row after "
                     "the cutoff, and after deleting every row after each enrollment's own decision time.",
                 ),
             ],
@@ -78,17 +75,16 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             **COMMON,
         )(with_cfg(features, cfg)),
         dg.asset(
-            key=labels_key,
+            key=LOCATION.key("labels"),
             partitions_def=parts["training"],
             ins=clean_in(),
             kinds={"polars"},
             metadata=warehouse_metadata("leadconv.labels"),
             check_specs=[
-                dg.AssetCheckSpec(
+                check(
                     "schema",
-                    asset=labels_key,
-                    blocking=True,
-                    description="Labels match their schema; an enrollment whose window is still open is "
+                    "labels",
+                    "Labels match their schema; an enrollment whose window is still open is "
                     "never labeled.",
                 )
             ],

@@ -11,7 +11,7 @@ from leadconv_assets import schemas as lc_schemas
 from leadconv_assets import scores_db
 from leadconv_assets import scoring as lc_scoring
 from leadconv_assets.config import LeadconvConfig, end_of_day
-from leadconv_assets.defs import COMMON, LOCATION, clean_in, with_cfg
+from leadconv_assets.defs import COMMON, LOCATION, check, clean_in, with_cfg
 from shared.dagster_helpers import numeric_metadata, schema_check_result, warehouse_metadata
 from shared.partitions import to_date
 from shared.tracking import MLflowTracker
@@ -81,10 +81,9 @@ def scores_outputs(out, result, scored: lc_scoring.Scored, **meta: Any):
 
 def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
     """``lead_scores`` on the daily partitions."""
-    scores_key = LOCATION.key("lead_scores")
     return [
         dg.asset(
-            key=scores_key,
+            key=LOCATION.key("lead_scores"),
             partitions_def=parts["daily"],
             ins=clean_in(),
             deps=[
@@ -95,17 +94,17 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             kinds={"polars", "sql"},
             metadata=warehouse_metadata("leadconv.lead_scores_daily"),
             check_specs=[
-                dg.AssetCheckSpec(
+                check(
                     "schema",
-                    asset=scores_key,
-                    blocking=True,
-                    description="Scores match the lead_scores contract (unique key, score in [0, 1]).",
+                    "lead_scores",
+                    "Scores match the lead_scores contract (unique key, score in [0, 1]).",
                 ),
-                dg.AssetCheckSpec(
+                check(
                     "score_drift",
-                    asset=scores_key,
-                    description="PSI of today's scores against the champion's holdout scores, per "
+                    "lead_scores",
+                    "PSI of today's scores against the champion's holdout scores, per "
                     "target (< 0.1 stable, 0.1-0.25 moderate, > 0.25 significant: retrain). Warning only.",
+                    blocking=False,
                 ),
             ],
             description="Enrollments first engaged in the last 90 days (not resolved before their "
