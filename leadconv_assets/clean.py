@@ -15,7 +15,9 @@ Rules (in order):
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -92,3 +94,41 @@ def clean_tables(
     return out, pl.DataFrame(
         counts, schema={"table": pl.Utf8, "rule": pl.Utf8, "rows_changed": pl.Int64}
     )
+
+
+def data_as_of(tables: dict[str, pl.DataFrame]) -> datetime:
+    """The data's as-of time: the latest engagement or outcome timestamp."""
+    values = [
+        tables["engagement_logs"]["event_at"].max(),
+        tables["outcomes"]["outcome_at"].max(),
+        tables["enrollments"]["enrolled_at"].max(),
+    ]
+    found = [v for v in values if v is not None]
+    if not found:
+        raise ValueError("the source holds no enrollments or events: nothing to train or score")
+    return max(found)  # type: ignore[return-value]
+
+
+def _read(folder: Path, names) -> dict[str, pl.DataFrame]:
+    return {
+        t: pl.read_parquet(folder / f"{t}.parquet")
+        for t in names
+        if (folder / f"{t}.parquet").exists()
+    }
+
+
+def clean_snapshot(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Read the snapshot of an extract ``manifest`` and clean it: ``tables``, ``truth``,
+    ``rule_counts``, ``as_of``, ``snapshot`` (path) and ``content_hash``."""
+    folder = Path(manifest["path"])
+    tables = _read(folder, manifest["row_counts"])
+    truth = _read(folder, manifest.get("truth_tables", []))
+    cleaned, counts = clean_tables(tables)
+    return {
+        "tables": cleaned,
+        "truth": truth,
+        "rule_counts": counts,
+        "as_of": data_as_of(cleaned),
+        "snapshot": manifest["path"],
+        "content_hash": manifest["content_hash"],
+    }

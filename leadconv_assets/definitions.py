@@ -2,20 +2,29 @@
 
 Targets and cutoffs come from the leadconv config (``SALESML_LEADCONV_CONFIG``
 or the packaged ``config.yaml``); ``build_defs(cfg)`` builds a location for any
-config (tests use a tiny one).
+config (tests use a tiny one). The stages live in :mod:`leadconv_assets.defs`.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from leadconv_assets.assets import PREFIX, build_assets
 from leadconv_assets.config import LeadconvConfig, load_config
+from leadconv_assets.defs import (
+    LOCATION,
+    candidate,
+    features,
+    inputs,
+    partitions,
+    promotion,
+    reports,
+    scoring,
+)
 from leadconv_assets.defs.automation import build_automation
-from shared.dagster_helpers import common_resources
-from shared.sources import SourceResource
+from shared.automation import location_definitions
 
 SOURCE_ENV = "SALESML_LEADCONV_SOURCE"
+STAGES = (inputs, features, candidate, promotion, reports, scoring)
 
 
 def build_defs(cfg: LeadconvConfig | None = None, source_uri: str | None = None) -> dg.Definitions:
@@ -28,18 +37,20 @@ def build_defs(cfg: LeadconvConfig | None = None, source_uri: str | None = None)
             when a run starts.
     """
     cfg = cfg or load_config()
-    assets, checks, parts = build_assets(cfg)
-    jobs, schedules, sensors = build_automation(cfg, PREFIX, parts["daily"])
-    source = SourceResource(
-        uri=source_uri, env_var=SOURCE_ENV, world_size=cfg.world_size, world_seed=cfg.world_seed
-    )
-    return dg.Definitions(
+    parts = partitions(cfg)
+    # every check is a blocking check_spec evaluated inside its asset: no separate checks
+    assets = [a for stage in STAGES for a in stage.build(cfg, parts)]
+    jobs, schedules, sensors = build_automation(cfg, LOCATION.prefix, parts["daily"])
+    return location_definitions(
+        LOCATION,
         assets=assets,
-        asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,
-        resources={**common_resources(), "source": source},
+        source_env=SOURCE_ENV,
+        source_uri=source_uri,
+        world_size=cfg.world_size,
+        world_seed=cfg.world_seed,
     )
 
 

@@ -145,3 +145,10 @@ def extract(uri: str, description: str, now: datetime | None = None) -> Snapshot
     tables = quality_gates(raw, now)
     truth = {t: raw[t] for t in schemas.TRUTH_TABLES if raw.get(t) is not None}
     return write_snapshot(tables, truth, description)  # type: ignore[arg-type]
+
+
+def snapshot_source(uri: str | None, size: str, seed: int) -> tuple[Snapshot, str]:
+    """Snapshot the source ``uri`` (None = the embedded world of ``size`` and ``seed``);
+    returns the snapshot and the source's redacted description."""
+    resolved, described = resolve_source(uri, size, seed)
+    return extract(resolved, described), described

@@ -15,7 +15,7 @@ columns do not depend on which enrollments are in the frame.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -228,3 +228,17 @@ def assert_truncation_invariant(
     problems = truncation_differences(tables, as_of, feature_window)
     if problems:
         raise AssertionError("; ".join(problems[:20]))
+
+
+def partition_features(
+    tables: dict[str, pl.DataFrame],
+    cutoff: date,
+    cutoff_at: datetime,
+    window: timedelta,
+    target: str,
+) -> tuple[pl.DataFrame, int]:
+    """The features of one ``target × cutoff`` partition (``cutoff_at`` = the end of the
+    cutoff day), tagged with ``target`` and ``cutoff``; returns ``(frame, n_features)``."""
+    frame = build_features(tables, cutoff_at, window)
+    n_features = len(feature_columns(frame))
+    return frame.with_columns(target=pl.lit(target), cutoff=pl.lit(cutoff)), n_features

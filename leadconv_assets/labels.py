@@ -19,7 +19,7 @@ future. Training, holdout, the recommender and monitoring all call
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -112,3 +112,27 @@ def labels_for(
         as_of,
         cfg.feature_window,
     )
+
+
+def partition_labels(
+    cfg: LeadconvConfig,
+    tables: dict[str, pl.DataFrame],
+    target: str,
+    cutoff: date,
+    cutoff_at: datetime,
+) -> pl.DataFrame:
+    """The labels of one ``target × cutoff`` partition (``cutoff_at`` = the end of the cutoff day)."""
+    return labels_for(cfg, tables, target, cutoff_at).with_columns(cutoff=pl.lit(cutoff))
+
+
+def label_summary(frame: pl.DataFrame) -> dict[str, int | float]:
+    """Rows, open windows, resolved-before-decision, usable rows, positives and prevalence."""
+    usable = trainable(frame)
+    return {
+        "rows": frame.height,
+        "open_windows": int((~frame["window_closed"]).sum()),
+        "resolved_before_decision": int(frame["resolved_before_decision"].sum()),
+        "labeled_usable": usable.height,
+        "positives": int(usable["label"].sum() or 0),
+        "prevalence": float(usable["label"].mean() or 0.0),
+    }

@@ -26,13 +26,19 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
+from leadconv_assets.labels import labels_for
 from shared.dagster_helpers import md_table
+
+if TYPE_CHECKING:
+    from leadconv_assets.config import LeadconvConfig
 
 KEYS = ["org_id", "enrollment_id"]
 COVARIATES = ["source_channel", "region", "age_band", "job_level", "company_size", "org_id"]
@@ -370,3 +376,26 @@ def report_markdown(effects: pl.DataFrame, recs: pl.DataFrame, as_of: datetime) 
             )
         )
     return "\n".join(lines)
+
+
+def campaign_report(
+    cfg: LeadconvConfig, tables: dict[str, pl.DataFrame], as_of: datetime, folder: Path
+) -> tuple[pl.DataFrame, pl.DataFrame, str, Path]:
+    """Effects of every step variant on every target as of ``as_of``, the recommendations and
+    their markdown report written to ``folder/campaign_recommendations.md``; returns
+    ``(effects, recommendations, report, path)``."""
+    lbl = {t: labels_for(cfg, tables, t, as_of) for t in cfg.targets}
+    effects = estimate_effects(tables, lbl, as_of, cfg.scoring.days_back)
+    recs = recommendations(effects, cfg.scoring.days_back)
+    report = report_markdown(effects, recs, as_of)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "campaign_recommendations.md"
+    path.write_text(report)
+    return effects, recs, report, path
+
+
+def worst_per_target(effects: pl.DataFrame) -> dict[str, str]:
+    """The worst-ranked step of each target."""
+    if not effects.height:
+        return {}
+    return dict(effects.filter(pl.col("rank_worst") == 1).select("target", "step_id").rows())

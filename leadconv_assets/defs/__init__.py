@@ -1,2 +1,92 @@
 """Dagster wiring of the leadconv location, one module per stage (domain logic lives in the
-parent package and imports no Dagster)."""
+parent package and imports no Dagster).
+
+Graph::
+
+    extract (read-only source → quality gates → immutable snapshot)          inputs
+      └─ clean (rules with counts)                                            inputs
+           ├─ features ──┐  target × cutoff; checks: schema, truncation_invariance   features
+           ├─ labels ────┤  target × cutoff; check: schema                           features
+           │             └─ leadconv_candidate (one step, three outputs):            candidate
+           │                  candidate_model   checks: promotion_gates, leakage_gauntlet
+           │                  holdout_metrics
+           │                  model_card
+           │                    └─ promoted_model (champion only if gates pass)     promotion
+           ├─ campaign_recommendations (adjusted effects; the report as metadata)  reports
+           └─ lead_scores (daily; each target's champion → SQL upsert + history)   scoring
+                          checks: schema (blocking), score_drift (warning)
+
+Every check is a blocking ``check_spec`` evaluated inside the step that produces its
+asset (a plain ``@asset_check`` on a partitioned asset would load every partition).
+A failed gate fails the candidate step after its outputs are written, so
+``promoted_model`` is skipped (the previous champion keeps serving) while
+``holdout_metrics`` and ``model_card`` show why.
+
+Each stage module exposes ``build(cfg, parts) -> list``; ``parts`` is
+``{"training": cutoff × target, "daily": daily}`` (:func:`partitions`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+
+from leadconv_assets.config import LeadconvConfig
+from shared.dagster_helpers import OWNERS
+from shared.location import Location
+from shared.partitions import cutoff_multi_partitions
+
+LOCATION = Location("leadconv", "target", "leadconv")
+CODE_VERSION = "1"
+model_name = LOCATION.model_name  # registered MLflow model of a target: leadconv_<target>
+COMMON: dict[str, Any] = {
+    "group_name": LOCATION.name,
+    "owners": OWNERS,
+    "code_version": CODE_VERSION,
+}
+
+
+def clean_in() -> dict[str, dg.AssetIn]:
+    """The ``clean`` input every downstream stage reads."""
+    return {"clean": dg.AssetIn(LOCATION.key("clean"))}
+
+
+def check(name: str, asset: str, description: str, blocking: bool = True) -> dg.AssetCheckSpec:
+    """A check spec on one of the location's assets (blocking unless told)."""
+    return dg.AssetCheckSpec(
+        name, asset=LOCATION.key(asset), blocking=blocking, description=description
+    )
+
+
+def partitions(cfg: LeadconvConfig) -> dict[str, dg.PartitionsDefinition]:
+    """``training`` (cutoff × target) and ``daily`` (scoring) partitions of a config."""
+    return {
+        "training": cutoff_multi_partitions(LOCATION.dim, list(cfg.targets), cfg.cutoffs),
+        "daily": dg.DailyPartitionsDefinition(start_date=cfg.scoring_start.isoformat()),
+    }
+
+
+def with_cfg(fn: Callable[..., Any], cfg: LeadconvConfig) -> Callable[..., Any]:
+    """``fn`` with its ``cfg`` parameter bound, so Dagster sees only the other parameters
+    (a stage's module-level asset functions take the config as ``cfg``)."""
+    sig = inspect.signature(fn, eval_str=True)
+    params = [p for name, p in sig.parameters.items() if name != "cfg"]
+    if inspect.isgeneratorfunction(fn):
+
+        def bound(*args, **kwargs):
+            return (yield from fn(*args, cfg=cfg, **kwargs))
+    else:
+
+        def bound(*args, **kwargs):
+            return fn(*args, cfg=cfg, **kwargs)
+
+    bound.__name__ = bound.__qualname__ = fn.__name__
+    bound.__doc__, bound.__module__ = fn.__doc__, fn.__module__
+    bound.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    bound.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not p.empty}
+    if sig.return_annotation is not sig.empty:
+        bound.__annotations__["return"] = sig.return_annotation
+    return bound

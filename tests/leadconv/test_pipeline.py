@@ -11,8 +11,8 @@ import dagster as dg
 import polars as pl
 
 from leadconv_assets import scores_db
-from leadconv_assets.assets import model_name
 from leadconv_assets.definitions import build_defs
+from leadconv_assets.defs import model_name
 from leadconv_assets.demo import TRAIN
 from shared.home import home, reports_dir
 from shared.storage import read_lake

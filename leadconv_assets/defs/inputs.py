@@ -1,0 +1,71 @@
+"""Input stage: ``extract`` (read-only source → quality gates → immutable snapshot) and
+``clean`` (the cleaning rules, with a count per rule)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from leadconv_assets import clean as lc_clean
+from leadconv_assets import extract as lc_extract
+from leadconv_assets.config import LeadconvConfig
+from leadconv_assets.defs import COMMON, LOCATION
+from shared.dagster_helpers import md_table, numeric_metadata
+from shared.sources import SourceResource
+
+
+def extract(context, source: SourceResource) -> dict:
+    snap, described = lc_extract.snapshot_source(
+        source.resolved_uri(), source.world_size, source.world_seed
+    )
+    rows = snap.manifest["row_counts"]
+    context.add_output_metadata(
+        {
+            "source": described,
+            "snapshot": str(snap.path),
+            "content_hash": snap.manifest["content_hash"],
+            "row_counts": dg.MetadataValue.json(rows),
+            **numeric_metadata(rows, prefix="rows_"),
+        }
+    )
+    return snap.manifest
+
+
+def clean(context, extract: dict) -> dict:
+    out = lc_clean.clean_snapshot(extract)
+    counts = out["rule_counts"]
+    context.add_output_metadata(
+        {
+            "rules": dg.MetadataValue.md(md_table(counts.filter(pl.col("rows_changed") > 0))),
+            "rows_changed": int(counts["rows_changed"].sum()),
+            "as_of": out["as_of"].isoformat(),
+            "snapshot": extract["path"],
+        }
+    )
+    return out
+
+
+def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
+    """The unpartitioned ``extract`` and ``clean`` assets."""
+    return [
+        dg.asset(
+            key=LOCATION.key("extract"),
+            kinds={"sql", "parquet"},
+            description="Reads the source (SQLAlchemy URL or DuckDB file, read-only; default the "
+            "embedded synthetic world), runs the quality gates (row counts, schema, null keys, orphan "
+            "foreign keys, timestamps out of range or before the enrollment) and writes an immutable "
+            "timestamped snapshot. Nothing is written when a gate fails.",
+            **COMMON,
+        )(extract),
+        dg.asset(
+            key=LOCATION.key("clean"),
+            ins={"extract": dg.AssetIn(LOCATION.key("extract"))},
+            kinds={"polars"},
+            description="The snapshot after the cleaning rules (duplicates, duplicate keys, text "
+            "encodings, missing categories, delay outliers, late events, repeated outcomes), with a "
+            "count per rule.",
+            **COMMON,
+        )(clean),
+    ]

@@ -1,0 +1,45 @@
+"""Promotion stage: ``promoted_model`` registers ``leadconv_<target>`` and moves the
+``champion`` alias only when every gate passes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from leadconv_assets import training
+from leadconv_assets.config import LeadconvConfig
+from leadconv_assets.defs import COMMON, LOCATION, with_cfg
+from shared import lifecycle
+from shared.dagster_helpers import warehouse_metadata
+from shared.tracking import MLflowTracker
+
+
+def promoted_model(
+    context, tracker: MLflowTracker, candidate_model, holdout_metrics, cfg: LeadconvConfig
+):
+    cutoff, target = LOCATION.partition(context)
+    gates = training.promotion_gates(holdout_metrics, cfg.gates)
+    return lifecycle.decide(
+        context, tracker, "leadconv", LOCATION.model_name(target), candidate_model,
+        gates.passed, gates.summary(), {"target": target, "cutoff": cutoff},
+    )  # fmt: skip
+
+
+def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
+    """``promoted_model`` on the training partitions."""
+    return [
+        dg.asset(
+            key=LOCATION.key("promoted_model"),
+            partitions_def=parts["training"],
+            ins={
+                "candidate_model": dg.AssetIn(LOCATION.key("candidate_model")),
+                "holdout_metrics": dg.AssetIn(LOCATION.key("holdout_metrics")),
+            },
+            kinds={"mlflow"},
+            metadata=warehouse_metadata("leadconv.model_registry"),
+            description="Registers leadconv_<target> in MLflow and moves the `champion` alias — only "
+            "when every gate passes (PR-AUC >= 1.05 x baseline, Brier skill > 0).",
+            **COMMON,
+        )(with_cfg(promoted_model, cfg)),
+    ]

@@ -1,0 +1,118 @@
+"""Scoring stage: daily ``lead_scores`` (each target's champion → SQL upsert + history)
+with its checks: ``schema`` (blocking) and ``score_drift`` (PSI, warning only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from leadconv_assets import schemas as lc_schemas
+from leadconv_assets import scores_db
+from leadconv_assets import scoring as lc_scoring
+from leadconv_assets.config import LeadconvConfig, end_of_day
+from leadconv_assets.defs import COMMON, LOCATION, check, clean_in, with_cfg
+from shared.dagster_helpers import numeric_metadata, schema_check_result, warehouse_metadata
+from shared.partitions import to_date
+from shared.tracking import MLflowTracker
+
+
+class LeadScoresConfig(dg.Config):
+    """Run options of ``lead_scores``; unset values come from the leadconv config (``scoring``)."""
+
+    split: str | None = None  # all | test | train
+    dry_run: bool | None = None
+    target_url: str | None = None
+    days_back: int | None = None
+    table: str = "lead_scores"
+    history_table: str = "lead_score_history"
+
+
+def lead_scores(
+    context, config: LeadScoresConfig, tracker: MLflowTracker, clean: dict, cfg: LeadconvConfig
+):
+    split = config.split or cfg.scoring.split
+    dry_run = cfg.scoring.dry_run if config.dry_run is None else config.dry_run
+    as_of = min(end_of_day(to_date(context.partition_key)), clean["as_of"])
+    days_back = config.days_back or cfg.scoring.days_back
+    scored = lc_scoring.score_leads(
+        cfg, tracker, clean["tables"], as_of, days_back, LOCATION.model_name
+    )
+    chosen = scores_db.select_split(scored.scores, split)  # type: ignore[arg-type]
+    url = lc_scoring.scores_url(config.target_url, cfg.scoring.target_url)
+    # validate first: a frame that breaks the contract raises and writes nothing
+    out, result = lc_scoring.write_scores(
+        url, chosen, table=config.table, history_table=config.history_table, dry_run=dry_run
+    )
+    yield from scores_outputs(out, result, scored, dry_run=dry_run, split=split, as_of=as_of)
+
+
+def scores_outputs(out, result, scored: lc_scoring.Scored, **meta: Any):
+    """The ``lead_scores`` output and its two check results."""
+    counts = {
+        k: v for k, v in result.to_dict().items() if isinstance(v, int) and not isinstance(v, bool)
+    }
+    yield dg.Output(
+        out,
+        metadata={
+            **numeric_metadata(counts),
+            "dry_run": meta["dry_run"],
+            "split": meta["split"],
+            "target_db": result.target,
+            "champions": dg.MetadataValue.json(scored.notes),
+            "as_of": meta["as_of"].isoformat(),
+        },
+    )
+    yield schema_check_result(
+        out, lc_schemas.LeadScoresSchema, "leadconv.lead_scores",
+        ["org_id", "enrollment_id", "label_col"],
+        asset_key=LOCATION.key("lead_scores"), check_name="schema",
+    )  # fmt: skip
+    verdict = lc_scoring.drift_verdict(scored.drift, scored.unmeasured)
+    yield dg.AssetCheckResult(
+        check_name="score_drift",
+        asset_key=LOCATION.key("lead_scores"),
+        passed=verdict.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=verdict.description,
+        metadata=verdict.metadata,
+    )
+
+
+def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
+    """``lead_scores`` on the daily partitions."""
+    return [
+        dg.asset(
+            key=LOCATION.key("lead_scores"),
+            partitions_def=parts["daily"],
+            ins=clean_in(),
+            deps=[
+                dg.AssetDep(
+                    LOCATION.key("promoted_model"), partition_mapping=dg.AllPartitionMapping()
+                )
+            ],
+            kinds={"polars", "sql"},
+            metadata=warehouse_metadata("leadconv.lead_scores_daily"),
+            check_specs=[
+                check(
+                    "schema",
+                    "lead_scores",
+                    "Scores match the lead_scores contract (unique key, score in [0, 1]).",
+                ),
+                check(
+                    "score_drift",
+                    "lead_scores",
+                    "PSI of today's scores against the champion's holdout scores, per "
+                    "target (< 0.1 stable, 0.1-0.25 moderate, > 0.25 significant: retrain). Warning only.",
+                    blocking=False,
+                ),
+            ],
+            description="Enrollments first engaged in the last 90 days (not resolved before their "
+            "decision time) scored with each target's champion, upserted into lead_scores keyed on "
+            "(org_id, enrollment_id, label_col) with an append-only lead_score_history, in one "
+            f"transaction. Target DB: config scoring.target_url, ${lc_scoring.SCORES_URL_ENV} or a "
+            "DuckDB file under the home. Split all/test/train (default test = rows the model was not "
+            "trained on); dry_run counts without writing.",
+            **COMMON,
+        )(with_cfg(lead_scores, cfg)),
+    ]
