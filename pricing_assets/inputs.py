@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from shared.home import worlds_dir
-from shared.sources import read_tables, write_folder
+from shared.sources import as_of_date, read_source, write_folder
 
 REQUIRED = ("order_lines", "quotes")
 OPTIONAL = ("line_truth", "quote_truth")
@@ -42,18 +42,12 @@ def load_inputs(
     uri: str | None, size: str, seed: int
 ) -> tuple[dict[str, pl.DataFrame | None], str]:
     """Read the tables; returns ``({table: frame or None}, description of the source)``."""
-    if not uri:
-        folder = ensure_world(size, seed)
-        return read_tables(str(folder), REQUIRED, OPTIONAL), f"embedded synthetic world {folder}"
-    return read_tables(uri, REQUIRED, OPTIONAL), uri
+    return read_source(uri, REQUIRED, OPTIONAL, lambda: ensure_world(size, seed))
 
 
 def data_as_of(order_lines: pl.DataFrame) -> date:
     """The data's as-of date: the last order date."""
-    value = order_lines["order_date"].max()
-    if value is None:
-        raise ValueError("table 'order_lines' is empty: nothing to train or recommend on")
-    return value  # type: ignore[return-value]
+    return as_of_date(order_lines, "order_lines", "order_date")
 
 
 def empty_if_missing(frame: pl.DataFrame | None) -> pl.DataFrame:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,32 @@ def read_tables(
 
 
 _SECRET_PARAMS = ("password", "passwd", "pwd", "secret", "token", "key", "access_key", "api_key")
+
+
+def read_source(
+    uri: str | None,
+    required: Sequence[str],
+    optional: Sequence[str],
+    embedded: Callable[[], Path],
+) -> tuple[dict[str, pl.DataFrame | None], str]:
+    """The one source loader of the locations: ``({table: frame or None}, description)``.
+
+    ``uri`` empty means the embedded world, generated on demand by ``embedded()``
+    (returns its folder). The description goes into logs and asset metadata, so a
+    URL's secrets are redacted in it.
+    """
+    if not uri:
+        folder = embedded()
+        return read_tables(str(folder), required, optional), f"embedded synthetic world {folder}"
+    return read_tables(uri, required, optional), redact(uri)
+
+
+def as_of_date(frame: pl.DataFrame, table: str, column: str) -> Any:
+    """The data's as-of date: the latest ``column`` of ``table``; a clear error if empty."""
+    value = frame[column].max()
+    if value is None:
+        raise ValueError(f"table {table!r} is empty: nothing to train or score on")
+    return value
 
 
 def redact(uri: str) -> str:
