@@ -13,6 +13,7 @@ from leadconv_assets import training
 from leadconv_assets.config import LeadconvConfig
 from leadconv_assets.defs import COMMON, LOCATION, check, clean_in, with_cfg
 from leadconv_assets.defs.reports import model_card_output
+from shared import lifecycle
 from shared.dagster_helpers import md_table, numeric_metadata, warehouse_metadata
 from shared.tracking import MLflowTracker
 
@@ -27,6 +28,16 @@ def leadconv_candidate(
     cand = lc_candidate.train_candidate(
         cfg, tracker, context, pk, name, target, cutoff, features, labels, clean
     )
+    if not cand.gates.passed:  # the blocking gate skips promoted_model: record the refusal here
+        lifecycle.record_refusal(
+            context,
+            tracker,
+            LOCATION.name,
+            name,
+            {"run_id": cand.run_id},
+            cand.gates.summary(),
+            {"target": target, "cutoff_date": cutoff},
+        )
     yield from candidate_outputs(cand)
 
 

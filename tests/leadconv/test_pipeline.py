@@ -184,6 +184,12 @@ def test_failed_gate_keeps_the_previous_champion(salesml_home):
     assert "champion" in set(metrics["model"])
     card = reports_dir() / "leadconv" / model_name(target) / pk.replace("|", "__") / "model_card.md"
     assert "FAIL" in card.read_text()  # the card written by the failed candidate says why
+    from shared.storage import query_warehouse
+
+    decisions = query_warehouse("SELECT * FROM leadconv.model_decisions ORDER BY decided_at")
+    assert decisions["promoted"].to_list() == [True, False]  # the refusal is recorded too
+    assert "pr_auc_vs_baseline" in decisions["reason"][1]
+    assert decisions["champion_version"][1] == first.version
 
 
 def test_bad_scores_write_nothing_and_unmeasured_drift_does_not_pass(salesml_home, monkeypatch):
