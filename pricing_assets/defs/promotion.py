@@ -13,6 +13,7 @@ from pricing_assets import training
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
+from shared import lifecycle
 from shared.dagster_helpers import warehouse_metadata
 from shared.gates import GateReport
 from shared.tracking import MLflowTracker
@@ -72,6 +73,19 @@ def promoted_model(
             "reason": reason,
             "gates": dg.MetadataValue.md(gates.to_markdown()),
         }
+    )
+    lifecycle.record_decision(
+        LOCATION.name,
+        lifecycle.decision_row(
+            name,
+            {"bu_id": bu, "cutoff_date": cutoff},
+            version=versions.get("quantile", ""),
+            promoted=gates.passed,
+            champion_version=champ.version if champ else "",
+            reason=reason,
+            mlflow_run_id=str(range_model["run_id"]),
+            dagster_run_id=str(context.run_id),
+        ),
     )
     return training.promotion_record(
         bu=bu,

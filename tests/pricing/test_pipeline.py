@@ -140,3 +140,6 @@ def test_backfill_of_an_older_cutoff_leaves_the_newer_champion_serving(
     registry = query_warehouse("SELECT * FROM pricing.model_registry ORDER BY cutoff_date")
     assert registry["promoted"].to_list() == [False, True]
     assert "later cutoff" in registry["reason"][0]
+    decisions = query_warehouse("SELECT * FROM pricing.model_decisions ORDER BY decided_at")
+    assert decisions["promoted"].to_list() == [True, False]  # every decision kept, in order
+    assert "later cutoff" in decisions["reason"][1]
