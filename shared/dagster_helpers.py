@@ -92,6 +92,18 @@ def warehouse_metadata(table: str) -> dict[str, str]:
     return {WAREHOUSE_TABLE: table}
 
 
+def not_measured(reason: str) -> dg.AssetCheckResult:
+    """A visible non-pass for a WARN check that could not measure anything (``measured:
+    False``): not measured is never read as passed, and ``shared.drift_sensor`` knows
+    it is no evidence of drift."""
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"not measured: {reason}",
+        metadata={"measured": False, "reason": reason},
+    )
+
+
 def bind(fn: Callable[..., Any], value: Any) -> Callable[..., Any]:
     """``fn`` with its first argument (the location config, or another build-time value)
     bound, keeping its name and docstring, so Dagster sees only the remaining parameters

@@ -17,7 +17,7 @@ from gosales_assets.defs._wiring import COMMON, RAW, bind, ins
 from gosales_assets.location import LOCATION
 from gosales_assets.output_schemas import IcpScoresSchema, WhitespaceSchema
 from gosales_assets.retire import retire_divisions
-from shared.dagster_helpers import md_table, schema_check_result, warehouse_metadata
+from shared.dagster_helpers import md_table, not_measured, schema_check_result, warehouse_metadata
 from shared.drift import SIGNIFICANT, psi, psi_label
 from shared.tracking import MLflowTracker
 
@@ -89,25 +89,13 @@ def icp_scores_schema(icp_scores: pl.DataFrame) -> dg.AssetCheckResult:
     )
 
 
-def _drift_not_measured(reason: str) -> dg.AssetCheckResult:
-    """A visible non-pass: drift that was not measured must not read as stable."""
-    return dg.AssetCheckResult(
-        passed=False,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=reason,
-        metadata={"measured": False, "reason": reason},
-    )
-
-
 def score_drift(tracker: MLflowTracker, icp_scores: pl.DataFrame) -> dg.AssetCheckResult:
     # Not measured is not passed: a failed WARN check with measured=False says why.
     if icp_scores.height == 0:
-        return _drift_not_measured("nothing scored")
+        return not_measured("nothing scored")
     base = tracker.holdout_scores(icp_scores["run_id"][0])
     if base is None:
-        return _drift_not_measured(
-            "no holdout scores logged with this champion: drift not measured"
-        )
+        return not_measured("no holdout scores logged with this champion: drift not measured")
     value = psi(base, icp_scores["icp_score"].to_numpy())
     return dg.AssetCheckResult(
         passed=value <= SIGNIFICANT,

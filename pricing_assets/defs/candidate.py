@@ -15,7 +15,7 @@ from pricing_assets import training
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
-from shared.dagster_helpers import md_table, numeric_metadata, warehouse_metadata
+from shared.dagster_helpers import md_table, not_measured, numeric_metadata, warehouse_metadata
 from shared.drift import psi_label
 from shared.gates import GateReport
 from shared.metrics import brier_skill, calibration_bins, calibration_mae
@@ -172,12 +172,7 @@ def drift_check_result(model_metrics: pl.DataFrame) -> dg.AssetCheckResult:
     )
     d = d.filter(pl.col("psi").is_not_nan())
     if not d.height:
-        return dg.AssetCheckResult(
-            passed=False,
-            severity=dg.AssetCheckSeverity.WARN,
-            description="drift not measured: model_metrics has no finite PSI rows",
-            metadata={"measured": False, "reason": "no drift rows in model_metrics"},
-        )
+        return not_measured("model_metrics has no finite PSI rows")
     d = d.with_columns(status=pl.col("psi").map_elements(psi_label, return_dtype=pl.Utf8))
     worst = float(d["psi"].max())
     return dg.AssetCheckResult(
