@@ -102,6 +102,18 @@ _HEAD = ("customer_id", "cal_window_start_month", "cust_tenure_days")
 
 _EPOCH = date(1970, 1, 1)
 _NO_DAY = float("nan")  # "no such date" in the day-number arrays (becomes null)
+# Money is summed in integer micro-units. Float addition is not associative, and the streaming
+# engine hands the lines of an invoice and the invoices of a customer to the sums in an order
+# that depends on thread timing: float sums then differ in the last bits from run to run, which
+# moves LightGBM's bin edges and so the model (same seed, same data, different scores). Integer
+# sums (and float sums of integer values below 2**53, i.e. 9e9 currency units per cell) are
+# exact whatever the order. A micro-unit is far below any currency's smallest coin.
+_MICRO = 1_000_000
+
+
+def _micro(col: str) -> pl.Expr:
+    """``col`` (currency units, Float64) as Int64 micro-units, rounded to the nearest."""
+    return (pl.col(col) * _MICRO).round().cast(pl.Int64).alias(col)
 
 
 def _day(d: date) -> int:
@@ -114,25 +126,27 @@ def _invoice_aggregates(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
 
     Input: transaction lines with ``customer_id, division`` (integer code), ``invoice_id,
     order_date, revenue, gross_profit``. Output: the same keys with the invoice's date
-    (its first line's), revenue and gross profit; only lines dated <= ``cutoff`` are read.
+    (its first line's), revenue and gross profit as Int64 micro-units (exact sums, see
+    ``_MICRO``), in no particular row order; only lines dated <= ``cutoff`` are read.
     """
     return (
         tx.filter(pl.col("order_date") <= cutoff)
         .group_by("customer_id", "division", "invoice_id")
         .agg(
             pl.col("order_date").min(),
-            pl.col("revenue").sum(),
-            pl.col("gross_profit").sum(),
+            _micro("revenue").sum(),
+            _micro("gross_profit").sum(),
         )
     )
 
 
 def _monthly_lines(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
-    """Lines of the last 12 months with their month ``x`` (0 = oldest, 11 = newest)."""
+    """Lines of the last 12 months with their month ``x`` (0 = oldest, 11 = newest) and
+    ``revenue`` in Int64 micro-units (see ``_MICRO``), in no particular row order."""
     start = add_months(cutoff, -12)
     k = ((pl.lit(cutoff) - pl.col("order_date")).dt.total_days() / 30.4375).floor().clip(0, 11)
     return tx.filter((pl.col("order_date") > start) & (pl.col("order_date") <= cutoff)).select(
-        "customer_id", "division", (11 - k).cast(pl.Int64).alias("x"), "revenue"
+        "customer_id", "division", (11 - k).cast(pl.Int64).alias("x"), _micro("revenue")
     )
 
 
@@ -214,19 +228,20 @@ def _division_grids(
         pop, k, inv.get_column("customer_id").to_numpy(), inv.get_column("division").to_numpy()
     )
     day = inv.get_column("order_date").cast(pl.Int64).to_numpy()[cells.keep]
-    rev = inv.get_column("revenue").to_numpy()[cells.keep]
-    gp = inv.get_column("gross_profit").to_numpy()[cells.keep]
+    # integer micro-units as floats: each cell's sum is exact, so independent of row order
+    rev = inv.get_column("revenue").to_numpy()[cells.keep].astype(np.float64)
+    gp = inv.get_column("gross_profit").to_numpy()[cells.keep].astype(np.float64)
     off_end = cutoff - timedelta(days=OFFSET_DAYS)
     off = (day > _day(add_months(off_end, -12))) & (day <= _day(off_end))
     out: dict[str, np.ndarray] = {}
     for w in WINDOWS:
         inside = day > _day(add_months(cutoff, -w))
         out[f"tx_{w}m"] = cells.sum(where=inside)
-        out[f"rev_{w}m"] = cells.sum(rev, where=inside)
+        out[f"rev_{w}m"] = cells.sum(rev, where=inside) / _MICRO
         if w == 12:
-            out["gp_12m"] = cells.sum(gp, where=inside)
+            out["gp_12m"] = cells.sum(gp, where=inside) / _MICRO
     out["tx_12m_off60"] = cells.sum(where=off)
-    out["rev_12m_off60"] = cells.sum(rev, where=off)
+    out["rev_12m_off60"] = cells.sum(rev, where=off) / _MICRO
     in24 = day > _day(add_months(cutoff, -24))
     quarter = (day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) // 3
     for q in range(4):
@@ -255,9 +270,11 @@ def _monthly_grids(lines: pl.DataFrame, pop: _Population, k: int) -> dict[str, n
     )
     month = cells.cell * 12 + lines.get_column("x").to_numpy()[cells.keep]
     size = cells.n * k * 12
-    rev = lines.get_column("revenue").to_numpy()[cells.keep]
-    used = np.flatnonzero(np.bincount(month, minlength=size))  # months with a line
-    y = np.bincount(month, weights=rev, minlength=size)[used]
+    rev = lines.get_column("revenue").to_numpy()[cells.keep].astype(np.float64)
+    used = np.flatnonzero(np.bincount(month, minlength=size))  # months with a line (sorted)
+    # exact micro-unit month sums, then currency units; the sums below run over ``used`` in
+    # its sorted order, so they too are the same on every run
+    y = np.bincount(month, weights=rev, minlength=size)[used] / _MICRO
     owner = _Cells(n=cells.n, k=k, keep=np.ones(len(used), dtype=bool), cell=used // 12)
     return {
         "sxy": owner.sum(y * (used % 12)),

@@ -398,7 +398,9 @@ def fit_and_evaluate(
     train = pl.concat([first, *[snapshot(s) for s in snaps[1:]]], how="diagonal_relaxed").join(
         groups, on="customer_id"
     )
-    train = train.filter(pl.col("group") != "holdout")
+    # joins return rows in no guaranteed order and LightGBM's bagging samples rows by
+    # position: sort, so one seed gives one model
+    train = train.filter(pl.col("group") != "holdout").sort("snapshot", "customer_id")
     holdout = (
         snapshot(holdout_cutoff)
         .join(groups, on="customer_id")

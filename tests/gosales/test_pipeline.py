@@ -6,7 +6,6 @@ import hashlib
 
 import dagster as dg
 import polars as pl
-import pytest
 
 from gosales_assets.definitions import build_defs
 from gosales_assets.location import LOCATION
@@ -122,12 +121,6 @@ def test_failed_gate_blocks_promotion_and_keeps_no_champion(salesml_home, tiny_w
     assert "auc" in decisions["reason"][0]
 
 
-@pytest.mark.xfail(
-    reason="KNOWN DEFECT (2026-12-02): under load two runs of the same partition can give "
-    "different scores (seen in 4 of the last 6 full-suite runs, never alone or in 8 targeted "
-    "re-runs, not fixed by POLARS_MAX_THREADS=1 nor by a fresh process); see the stop-7 note",
-    strict=False,
-)
 def test_same_seed_gives_identical_scores(tmp_path, monkeypatch, tiny_world, tiny_source):
     sums = []
     for i in range(2):
