@@ -64,7 +64,7 @@ def summarize() -> str:
     promoted = read_lake(["pricing", "promoted_model"])
     if promoted.height:
         table = table.join(
-            promoted.select("bu_id", "cutoff_date", "promoted", "quantile_version"),
+            promoted.select("bu_id", "cutoff_date", "promoted", "version"),
             on=["bu_id", "cutoff_date"],
             how="left",
         )

@@ -26,7 +26,9 @@ For one business unit and cutoff ``C`` every line dated ``<= C`` gets:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -145,32 +147,94 @@ def _fold_of(values: pl.Series, folds: int) -> np.ndarray:
     return stable_bucket(values, 17, folds)  # same folds on every polars version
 
 
+@dataclass(frozen=True)
+class LineEncoders:
+    """The encodings one partition fitted on its training lines, kept with its models.
+
+    ``categories``: source column → the values seen on training rows, sorted; a value's
+    code is its index, unseen values get ``-1``. ``target``: source column → value (as
+    text) → smoothed mean training discount ``(sum + TE_SMOOTHING * prior) / (n +
+    TE_SMOOTHING)``; unseen values get ``prior`` (the mean training discount). A champion
+    applies its own encoders to another partition's lines (:meth:`apply`), so it can be
+    judged on a newer holdout and serve newer deals with the codes it was trained on.
+    """
+
+    categories: dict[str, list[Any]]
+    target: dict[str, dict[str, float]]
+    prior: float
+
+    def codes(self, frame: pl.DataFrame, src: str) -> pl.Series:
+        mapping = {v: i for i, v in enumerate(self.categories[src])}
+        return frame[src].replace_strict(mapping, default=-1, return_dtype=pl.Int32)
+
+    def target_values(self, frame: pl.DataFrame, src: str) -> np.ndarray:
+        table = self.target[src]
+        keys = frame[src].cast(pl.Utf8).to_numpy()
+        return np.asarray([table.get(k, self.prior) for k in keys], dtype=np.float64)
+
+    def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with every encoded feature (``CATEGORICAL`` and ``TARGET_ENCODED``
+        destinations, Float64) recomputed from these encoders (no out-of-fold values:
+        for lines the encoders were not fitted on)."""
+        return frame.with_columns(
+            *[
+                self.codes(frame, src).cast(pl.Float64).alias(dst)
+                for src, dst in CATEGORICAL.items()
+            ],
+            *[
+                pl.Series(dst, self.target_values(frame, src))
+                for src, dst in TARGET_ENCODED.items()
+            ],
+        )
+
+
+def _fold_of(values: pl.Series, folds: int) -> np.ndarray:
+    return stable_bucket(values, 17, folds)  # same folds on every polars version
+
+
+def _smoothed_means(
+    keys: np.ndarray, y: np.ndarray, n_ids: int, prior: float, smoothing: float
+) -> np.ndarray:
+    s = np.bincount(keys, weights=y, minlength=n_ids)
+    n = np.bincount(keys, minlength=n_ids)
+    return (s + smoothing * prior) / (n + smoothing)
+
+
+def fit_encoders(frame: pl.DataFrame, train_mask: np.ndarray) -> LineEncoders:
+    """:class:`LineEncoders` from the rows of ``frame`` (with ``discount``) where
+    ``train_mask`` holds."""
+    train = frame.filter(pl.Series(train_mask))
+    y = train["discount"].to_numpy()
+    prior = float(y.mean()) if y.size else float(np.nanmean(frame["discount"].to_numpy()))
+    categories = {src: sorted(set(train[src].to_list())) for src in CATEGORICAL}
+    target: dict[str, dict[str, float]] = {}
+    for src in TARGET_ENCODED:
+        values, ids = np.unique(train[src].cast(pl.Utf8).to_numpy(), return_inverse=True)
+        means = _smoothed_means(ids.astype(np.int64), y, values.size, prior, TE_SMOOTHING)
+        target[src] = dict(zip(values.tolist(), means.tolist(), strict=True))
+    return LineEncoders(categories, target, prior)
+
+
 def target_encode(
-    frame: pl.DataFrame, column: str, train_mask: np.ndarray, smoothing: float = TE_SMOOTHING
+    frame: pl.DataFrame, column: str, train_mask: np.ndarray, encoders: LineEncoders
 ) -> np.ndarray:
     """Smoothed mean discount per value of ``column`` fitted on training rows only.
 
-    Non-training rows get the full-training-set encoding; training rows get an
-    out-of-fold encoding (folds by row hash) so their own target is not used.
+    Non-training rows get the full-training-set encoding (``encoders``); training rows
+    get an out-of-fold encoding (folds by row hash) so their own target is not used.
     """
     y = frame["discount"].to_numpy()
-    keys = frame[column]
-    prior = float(y[train_mask].mean()) if train_mask.any() else float(np.nanmean(y))
-    _, ids = np.unique(keys.to_numpy().astype(str), return_inverse=True)
+    out = encoders.target_values(frame, column)
+    _, ids = np.unique(frame[column].cast(pl.Utf8).to_numpy(), return_inverse=True)
     ids = ids.astype(np.int64)
     n_ids = int(ids.max()) + 1 if ids.size else 0
-
-    def enc(mask: np.ndarray) -> np.ndarray:
-        s = np.bincount(ids[mask], weights=y[mask], minlength=n_ids)
-        n = np.bincount(ids[mask], minlength=n_ids)
-        return (s + smoothing * prior) / (n + smoothing)
-
-    out = enc(train_mask)[ids]
     folds = _fold_of(frame["order_line_id"], TE_FOLDS)
     for f in range(TE_FOLDS):
         in_fold = train_mask & (folds == f)
         if in_fold.any():
-            out[in_fold] = enc(train_mask & (folds != f))[ids[in_fold]]
+            fit = train_mask & (folds != f)
+            means = _smoothed_means(ids[fit], y[fit], n_ids, encoders.prior, TE_SMOOTHING)
+            out[in_fold] = means[ids[in_fold]]
     return out
 
 
@@ -208,13 +272,10 @@ def build_line_features(
         )
     ctx = customer_context(bu)
     bu = bu.join(ctx, on=["customer_id", "order_date"], how="left", maintain_order="left")
-    cols = {}
-    for src, dst in CATEGORICAL.items():
-        seen = sorted(set(bu.filter(pl.col("split") == "train")[src].to_list()))
-        mapping = {v: i for i, v in enumerate(seen)}
-        cols[dst] = bu[src].replace_strict(mapping, default=-1, return_dtype=pl.Int32)
+    encoders = fit_encoders(bu, train_mask)
+    cols = {dst: encoders.codes(bu, src) for src, dst in CATEGORICAL.items()}
     for src, dst in TARGET_ENCODED.items():
-        cols[dst] = pl.Series(dst, target_encode(bu, src, train_mask))
+        cols[dst] = pl.Series(dst, target_encode(bu, src, train_mask, encoders))
     return bu.with_columns(
         **cols,
         log_qty=pl.col("quantity").log1p(),

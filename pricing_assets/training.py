@@ -19,6 +19,8 @@ import polars as pl
 from pricing_assets import models as pm
 from pricing_assets import recommend as rec
 from pricing_assets.config import BUConfig
+from pricing_assets.features import LineEncoders, fit_encoders
+from pricing_assets.serving import PricingBundle, champion_point_comparison
 from shared import metrics as M
 from shared.drift import psi_frame
 from shared.gates import Gate, GateReport, champion_gate, coverage_tolerance, gate, within_gate
@@ -55,6 +57,13 @@ class PartitionResult:
     coverage: pl.DataFrame  # per family, with the binomial acceptance interval
     holdout: pl.DataFrame  # holdout lines with model ranges (and truth when known)
     drift: pl.DataFrame
+    encoders: LineEncoders
+
+    def bundle(self) -> PricingBundle:
+        """The partition's one servable artifact (encoders and every model)."""
+        return PricingBundle(
+            self.bu_id, self.cutoff, self.encoders, self.point, self.range, self.win, self.rho
+        )
 
     def metric(self, component: str, model: str, metric: str) -> float:
         row = self.metrics.filter(
@@ -87,6 +96,7 @@ def fit_partition(
     cutoff: date,
     line_truth: pl.DataFrame | None = None,
     quote_truth: pl.DataFrame | None = None,
+    champion: PricingBundle | None = None,
 ) -> PartitionResult:
     """Train and evaluate every model of one partition.
 
@@ -96,6 +106,9 @@ def fit_partition(
         cfg: the business unit's configuration.
         line_truth, quote_truth: the synthetic world's ground truth (None or
             empty for real data: truth metrics are then skipped).
+        champion: the serving champion when it was trained at an earlier cutoff; its
+            point model is scored on this holdout (rows ``point / champion / mae`` and
+            ``point / lightgbm / mae_diff_se``) for the beat-the-champion gate.
     """
     bu = cfg.bu_id
     train, cal, hold = (
@@ -112,6 +125,12 @@ def fit_partition(
     point = pm.fit_point_models(train, s)
     for r in pm.point_metrics(point, hold).to_dicts():
         rows += _rows(bu, cutoff, "point", r["model"], {k: r[k] for k in ("n", "mae", "rmse")})
+    if champion is not None:
+        vs = champion_point_comparison(hold, point.predict(hold), champion)
+        rows += _rows(
+            bu, cutoff, "point", "champion", {"n": hold.height, "mae": vs["champion_mae"]}
+        )
+        rows += _rows(bu, cutoff, "point", "lightgbm", {"mae_diff_se": vs["mae_diff_se"]})
     # range
     rng_model = pm.fit_range_model(
         train, cal, s, cfg.coverage.target, cfg.coverage.mondrian_min_rows
@@ -185,8 +204,9 @@ def fit_partition(
     for r in drift.to_dicts():
         rows += _rows(bu, cutoff, "drift", r["feature"], {"psi": r["psi"]})
     metrics = pl.DataFrame(rows, schema=METRIC_SCHEMA)
+    encoders = fit_encoders(features, (features["split"] == "train").to_numpy())
     return PartitionResult(
-        bu, cutoff, point, rng_model, win, rho, regions, metrics, coverage, hold_r, drift
+        bu, cutoff, point, rng_model, win, rho, regions, metrics, coverage, hold_r, drift, encoders
     )
 
 
@@ -229,8 +249,17 @@ def truth_metrics(hold: pl.DataFrame, cfg: BUConfig) -> dict[str, float]:
     return {k: float(v) for k, v in out.items()}
 
 
-def promotion_gates(result_metrics: pl.DataFrame, cfg: BUConfig) -> GateReport:
-    """Blocking gates: coverage within tolerance, LightGBM beats the segment-median rule, no crossing."""
+def promotion_gates(
+    result_metrics: pl.DataFrame, cfg: BUConfig, champion_cutoff: date | str | None = None
+) -> GateReport:
+    """The gates of a candidate: coverage within tolerance, LightGBM beats the segment-median
+    rule, no crossing, and the champion rules (``mae_vs_champion``).
+
+    ``champion_cutoff``: the serving champion's cutoff, known at promotion time; with it an
+    older candidate is refused whatever its metrics. Without it (the gate checks) only the
+    beat-the-champion half is judged, from the ``point / champion`` rows the champion
+    scored on this holdout (skipped, visibly, when no comparable champion served).
+    """
 
     def val(component: str, model: str, metric: str) -> float:
         row = result_metrics.filter(
@@ -267,8 +296,29 @@ def promotion_gates(result_metrics: pl.DataFrame, cfg: BUConfig) -> GateReport:
                 f"median > upper) before the per-row sort repaired it: "
                 f"{val('range', 'cqr_lightgbm', 'crossing_rows'):.0f} rows",
             ),
+            champion_gate(
+                _champion_frame(result_metrics, val, champion_cutoff),
+                "mae",
+                higher_is_better=False,
+                se_col="mae_diff_se",
+            ),
         ]
     )
+
+
+def _champion_frame(metrics: pl.DataFrame, val, champion_cutoff: date | str | None) -> pl.DataFrame:
+    """The candidate and champion point MAE in the shape :func:`champion_gate` reads."""
+    cutoff = str(metrics["cutoff_date"][0])[:10] if metrics.height else None
+    return pl.DataFrame(
+        {
+            "model": ["candidate", "champion"],
+            "mae": [val("point", "lightgbm", "mae"), val("point", "champion", "mae")],
+            "mae_diff_se": [val("point", "lightgbm", "mae_diff_se"), None],
+            "cutoff_date": [cutoff, cutoff],
+            "champion_cutoff": [None if champion_cutoff is None else str(champion_cutoff)[:10]] * 2,
+        },
+        schema_overrides={"mae_diff_se": pl.Float64, "champion_cutoff": pl.Utf8},
+    ).fill_nan(None)
 
 
 def deal_frame(
@@ -299,19 +349,18 @@ def deal_frame(
 def recommend_partition(
     features: pl.DataFrame,
     quotes: pl.DataFrame,
-    range_model: pm.RangeModel,
-    win: pm.WinModel,
-    rho: float,
+    bundle: PricingBundle,
     cfg: BUConfig,
     cutoff: date,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Line and deal recommendations for the partition's latest deals (the holdout window)."""
+    """Line and deal recommendations for the partition's latest deals (the holdout window),
+    by the serving ``bundle`` (its own encoders applied to these lines)."""
     hold = features.filter(pl.col("split") == "holdout")
-    ranges = range_model.predict(hold)
+    ranges = bundle.predict_range(hold)
     lines = pl.concat([hold, ranges], how="horizontal")
-    deals = deal_frame(lines, quotes, cfg.bu_id, cutoff, win.regions)
+    deals = deal_frame(lines, quotes, cfg.bu_id, cutoff, bundle.win.regions)
     line_recs, deal_recs = rec.recommend(
-        lines, cfg.guardrails, rho, win.at_row_discounts, deals, cfg.deal_target
+        lines, cfg.guardrails, bundle.rho, bundle.win.at_row_discounts, deals, cfg.deal_target
     )
     keep = [
         "bu_id",
@@ -372,33 +421,3 @@ def win_holdout_predictions(
         pl.col("split") == "holdout"
     )
     return qf["label"].to_numpy(), win.predict_proba(qf)
-
-
-def promotion_record(
-    *,
-    bu: str,
-    cutoff: date,
-    name: str,
-    versions: dict[str, str],
-    promoted: bool,
-    champion_version: str,
-    reason: str,
-    run_id: str,
-    decided_at,
-) -> pl.DataFrame:
-    """The one-row ``promoted_model`` record of a promotion decision."""
-    return pl.DataFrame(
-        {
-            "bu_id": [bu],
-            "cutoff_date": [cutoff],
-            "model_name": [name],
-            "point_version": [versions.get("point", "")],
-            "quantile_version": [versions.get("quantile", "")],
-            "win_prob_version": [versions.get("win_prob", "")],
-            "promoted": [promoted],
-            "champion_version": [champion_version],
-            "reason": [reason],
-            "mlflow_run_id": [run_id],
-            "decided_at": [decided_at],
-        }
-    )

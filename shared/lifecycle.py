@@ -28,7 +28,7 @@ import polars as pl
 from shared.gates import champion_gate, metric_of, newer_champion_gate
 from shared.partitions import to_date
 from shared.storage import lake_path, publish_view, write_object
-from shared.tracking import MLflowTracker
+from shared.tracking import ChampionInfo, MLflowTracker
 
 __all__ = [
     "MODEL_META",
@@ -41,10 +41,33 @@ __all__ = [
     "newer_champion_gate",
     "record_decision",
     "record_refusal",
+    "serving_champion",
 ]
 
 MODEL_META = "model_meta.json"
 """Artifact every candidate run logs: ``{"cutoff": ISO date, "features": [...], ...}``."""
+
+
+def serving_champion(
+    tracker: MLflowTracker, name: str, cutoff: date
+) -> tuple[ChampionInfo | None, dict[str, Any] | None, date | None, str]:
+    """The champion of ``name`` a candidate at ``cutoff`` is compared with.
+
+    Out: (champion or None, its ``model_meta.json`` or None, its cutoff or None, note).
+    The champion is None when nothing serves or when it was trained at a later cutoff
+    (its training period may cover this holdout; :func:`champion_gate` refuses the
+    older candidate from the returned cutoff anyway). An unreachable registry raises
+    (it is not "no champion").
+    """
+    champ = tracker.champion(name)
+    if champ is None:
+        return None, None, None, "no champion serving yet"
+    meta = tracker.load_dict(champ.run_id, MODEL_META)
+    champ_cutoff = to_date(meta["cutoff"])
+    note = f"champion v{champ.version} (cutoff {champ_cutoff})"
+    if champ_cutoff > cutoff:
+        return None, meta, champ_cutoff, f"{note}: trained on later data, keeps serving"
+    return champ, meta, champ_cutoff, note
 
 
 def champion_holdout_scorer(
@@ -53,23 +76,16 @@ def champion_holdout_scorer(
     cutoff: date,
     matrix: Callable[[pl.DataFrame, list[str]], Any],
 ) -> tuple[Callable[[pl.DataFrame], Any] | None, date | None, str]:
-    """How a candidate at ``cutoff`` compares with the serving champion of ``name``.
+    """How a classifier candidate at ``cutoff`` compares with the serving champion.
 
-    Out: (scorer, champion cutoff, note). The scorer maps holdout rows (with feature
-    columns) to the champion's probabilities via ``matrix(frame, features)``, or None
-    when it cannot score them (features no longer built). No scorer when nothing
-    serves or the champion was trained at a later cutoff: its training period may
-    cover this holdout, and :func:`champion_gate` refuses the older candidate from the
-    returned cutoff anyway. An unreachable registry raises (it is not "no champion").
+    Out: (scorer, champion cutoff, note) from :func:`serving_champion`. The scorer maps
+    holdout rows (with feature columns) to the champion's probabilities via
+    ``matrix(frame, features)``, or None when it cannot score them (features no longer
+    built); no scorer when there is no comparable champion.
     """
-    champ = tracker.champion(name)
-    if champ is None:
-        return None, None, "no champion serving yet"
-    meta = tracker.load_dict(champ.run_id, MODEL_META)
-    champ_cutoff = to_date(meta["cutoff"])
-    note = f"champion v{champ.version} (cutoff {champ_cutoff})"
-    if champ_cutoff > cutoff:
-        return None, champ_cutoff, f"{note}: trained on later data, keeps serving"
+    champ, meta, champ_cutoff, note = serving_champion(tracker, name, cutoff)
+    if champ is None or meta is None:
+        return None, champ_cutoff, note
 
     def score(holdout: pl.DataFrame) -> Any:
         if not set(meta["features"]) <= set(holdout.columns):

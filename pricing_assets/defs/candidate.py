@@ -15,6 +15,7 @@ from pricing_assets import training
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
+from shared import lifecycle
 from shared.dagster_helpers import md_table, not_measured, numeric_metadata, warehouse_metadata
 from shared.drift import psi_label
 from shared.gates import GateReport
@@ -40,8 +41,8 @@ def log_model(tracker: MLflowTracker, model: Any, name: str) -> str:
 
 
 def _log_run(context, tracker: MLflowTracker, res, gates: GateReport, bcfg, cutoff, bu):
-    """One MLflow run of the partition: params, metrics, the three models, gates and coverage.
-    Returns ``(model URIs by type, run id, run link)``."""
+    """One MLflow run of the partition: params, metrics, the servable bundle (one model),
+    its meta, gates and coverage. Returns ``(bundle model URI, run id, run link)``."""
     with tracker.partition_run(
         context,
         "pricing",
@@ -52,31 +53,38 @@ def _log_run(context, tracker: MLflowTracker, res, gates: GateReport, bcfg, cuto
         tracker.log_params({**bcfg.model.model_dump(), "rho": res.rho, "cutoff": cutoff})
         for r in res.metrics.to_dicts():
             tracker.log_metrics({r["metric"]: r["value"]}, prefix=f"{r['component']}_{r['model']}_")
-        uris = {
-            "point": log_model(tracker, res.point.lgbm, "point"),
-            "quantile": log_model(tracker, res.range, "quantile"),
-            "win_prob": log_model(tracker, res.win, "win_prob"),
-        }
+        uri = log_model(tracker, res.bundle(), "model")
+        tracker.log_dict(
+            {"cutoff": cutoff.isoformat(), "bu_id": bu, "features": list(res.point.features)},
+            lifecycle.MODEL_META,
+        )
         tracker.log_text(gates.to_markdown(), "gates.md")
         tracker.log_text(md_table(res.coverage), "coverage_by_family.md")
-        return uris, run.info.run_id, tracker.run_link(run)
+        return uri, run.info.run_id, tracker.run_link(run)
 
 
-def _outputs(res, gates: GateReport, uris: dict[str, str], run_id: str, link: str, bu: str):
+def _champion(tracker: MLflowTracker, bu: str, cutoff) -> tuple[Any, str]:
+    """The serving champion bundle to judge this candidate against (None when nothing
+    comparable serves) and a note saying which."""
+    champ, _, _, note = lifecycle.serving_champion(tracker, LOCATION.model_name(bu), cutoff)
+    return (tracker.load_model(champ.model_uri) if champ is not None else None), note
+
+
+def _outputs(res, gates: GateReport, uri: str, run_id: str, link: str, bu: str, note: str):
     common_meta = {"mlflow_run": dg.MetadataValue.url(link), "mlflow_run_id": run_id}
     point_summary = {
         f"{m}_mae": res.metric("point", m, "mae")
         for m in ("lightgbm", "random_forest", "segment_median")
     }
     yield dg.Output(
-        {"model": res.point, "model_uri": uris["point"], "run_id": run_id, "bu_id": bu},
+        {"model": res.point, "model_uri": uri, "run_id": run_id, "bu_id": bu},
         "point_model",
-        metadata={**numeric_metadata(point_summary), **common_meta},
+        metadata={**numeric_metadata(point_summary), "champion": note, **common_meta},
     )
     yield dg.Output(
         {
             "model": res.range,
-            "model_uri": uris["quantile"],
+            "model_uri": uri,
             "run_id": run_id,
             "rho": res.rho,
             "coverage": res.coverage,
@@ -92,7 +100,7 @@ def _outputs(res, gates: GateReport, uris: dict[str, str], run_id: str, link: st
         },
     )
     yield dg.Output(
-        {"model": res.win, "model_uri": uris["win_prob"], "run_id": run_id, "bu_id": bu},
+        {"model": res.win, "model_uri": uri, "run_id": run_id, "bu_id": bu},
         "win_probability",
         metadata={
             "roc_auc": res.metric("win", "lightgbm", "roc_auc"),
@@ -125,10 +133,13 @@ def pricing_training(
     """Train, evaluate out of time against baseline/rule/truth, log one MLflow run."""
     cutoff, bu = LOCATION.partition(context)
     bcfg = cfg.bu(bu)
-    res = training.fit_partition(line_features, quotes, bcfg, cutoff, line_truth, quote_truth)
+    champion, note = _champion(tracker, bu, cutoff)
+    res = training.fit_partition(
+        line_features, quotes, bcfg, cutoff, line_truth, quote_truth, champion=champion
+    )
     gates = training.promotion_gates(res.metrics, bcfg)
-    uris, run_id, link = _log_run(context, tracker, res, gates, bcfg, cutoff, bu)
-    yield from _outputs(res, gates, uris, run_id, link, bu)
+    uri, run_id, link = _log_run(context, tracker, res, gates, bcfg, cutoff, bu)
+    yield from _outputs(res, gates, uri, run_id, link, bu, note)
     name = LOCATION.model_name(bu)
     card = pr_justify.model_card(res, name, bu, cutoff, gates.to_markdown(), link)
     write_model_card("pricing", name, str(context.partition_key), card)
@@ -147,7 +158,7 @@ def metrics_check_result(report: GateReport, names: list[str]) -> dg.AssetCheckR
     missing = [n for n in names if n not in {g.name for g in chosen}]
     sub = GateReport.of(chosen)
     passed = sub.passed and not missing and bool(chosen)
-    description = sub.summary() if chosen else ""
+    description = "; ".join(g.sentence() for g in chosen)  # what was measured, pass or fail
     if missing:
         description = f"expected gate(s) not evaluated: {missing}. {description}".strip()
     return dg.AssetCheckResult(
@@ -182,9 +193,26 @@ def drift_check_result(model_metrics: pl.DataFrame) -> dg.AssetCheckResult:
     )
 
 
-def _gates_check(cfg: PricingConfig, context, model_metrics, names: list[str]):
-    _, bu = LOCATION.partition(context)
-    return metrics_check_result(training.promotion_gates(model_metrics, cfg.bu(bu)), names)
+def _gates_check(
+    cfg: PricingConfig, context, tracker: MLflowTracker, model_metrics, names: list[str], candidate
+) -> dg.AssetCheckResult:
+    """The blocking check of the gates ``names``. A failure skips ``promoted_model``, which
+    would record the refusal: the check whose gate fails first (in the report's order)
+    records it instead, so each refused candidate is one decision row."""
+    cutoff, bu = LOCATION.partition(context)
+    report = training.promotion_gates(model_metrics, cfg.bu(bu))
+    result = metrics_check_result(report, names)
+    if report.failed and report.failed[0].name in names:
+        lifecycle.record_refusal(
+            context,
+            tracker,
+            LOCATION.name,
+            LOCATION.model_name(bu),
+            candidate,
+            report.summary(),
+            {"bu_id": bu, "cutoff_date": cutoff},
+        )
+    return result
 
 
 def _with_metadata(res: dg.AssetCheckResult, extra: dict[str, Any]) -> dg.AssetCheckResult:
@@ -196,15 +224,19 @@ def _with_metadata(res: dg.AssetCheckResult, extra: dict[str, Any]) -> dg.AssetC
     )
 
 
-def coverage_gate(cfg: PricingConfig, context, range_model, model_metrics) -> dg.AssetCheckResult:
-    res = _gates_check(cfg, context, model_metrics, ["holdout_coverage"])
+def coverage_gate(
+    cfg: PricingConfig, context, tracker: MLflowTracker, range_model, model_metrics
+) -> dg.AssetCheckResult:
+    res = _gates_check(cfg, context, tracker, model_metrics, ["holdout_coverage"], range_model)
     return _with_metadata(
         res, {"coverage_by_family": dg.MetadataValue.md(md_table(range_model["coverage"]))}
     )
 
 
-def no_crossing(cfg: PricingConfig, context, range_model, model_metrics) -> dg.AssetCheckResult:
-    res = _gates_check(cfg, context, model_metrics, ["no_crossing"])
+def no_crossing(
+    cfg: PricingConfig, context, tracker: MLflowTracker, range_model, model_metrics
+) -> dg.AssetCheckResult:
+    res = _gates_check(cfg, context, tracker, model_metrics, ["no_crossing"], range_model)
     rows = model_metrics.filter(
         (pl.col("component") == "range") & pl.col("metric").is_in(CROSSING_METRICS)
     )
@@ -212,8 +244,14 @@ def no_crossing(cfg: PricingConfig, context, range_model, model_metrics) -> dg.A
     return _with_metadata(res, numeric_metadata(found))
 
 
-def point_beats_rule(cfg: PricingConfig, context, point_model, model_metrics):
-    return _gates_check(cfg, context, model_metrics, ["point_mae_vs_rule"])
+def point_beats_rule(
+    cfg: PricingConfig, context, tracker: MLflowTracker, point_model, model_metrics
+):
+    return _gates_check(cfg, context, tracker, model_metrics, ["point_mae_vs_rule"], point_model)
+
+
+def beats_champion(cfg: PricingConfig, context, tracker: MLflowTracker, point_model, model_metrics):
+    return _gates_check(cfg, context, tracker, model_metrics, ["mae_vs_champion"], point_model)
 
 
 def win_calibration(cfg: PricingConfig, context, win_probability, quotes) -> dg.AssetCheckResult:
@@ -296,6 +334,12 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             "point_model",
             "The LightGBM point model beats the segment-median rule on holdout MAE.",
         )(bind(point_beats_rule, cfg)),
+        check(
+            "point_model",
+            "Beat the champion: the candidate's point MAE is not worse than the serving "
+            "champion's on this holdout (re-applied with its own encoders) by more than one "
+            "deal-clustered paired standard error; skipped, visibly, when no earlier champion serves.",
+        )(bind(beats_champion, cfg)),
         check(
             "win_probability",
             "Win-probability calibration on the out-of-time quotes (equal-mass bins): WARN above 0.10 "

@@ -15,33 +15,39 @@ from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
 from pricing_assets.recommend import coverage_summary, deal_summary
 from shared.dagster_helpers import numeric_metadata, schema_check_result, warehouse_metadata
+from shared.tracking import MLflowTracker
 
 
 def pricing_recommendations(
-    cfg: PricingConfig, context, line_features, quotes, range_model, win_probability
+    cfg: PricingConfig, context, tracker: MLflowTracker, line_features, quotes
 ):
-    """Recommendations for the partition's latest deals (the holdout window up to the cutoff)."""
+    """Recommendations for the partition's latest deals (the holdout window up to the cutoff)
+    by the serving champion bundle, labelled with its version and cutoff."""
     cutoff, bu = LOCATION.partition(context)
+    name = LOCATION.model_name(bu)
+    champ = tracker.champion(name)
+    if champ is None:
+        raise ValueError(f"{name}: no champion serves, so there is nothing to recommend with")
+    bundle = tracker.load_model(champ.model_uri)
     line_recs, deal_recs = training.recommend_partition(
-        line_features,
-        quotes,
-        range_model["model"],
-        win_probability["model"],
-        range_model["rho"],
-        cfg.bu(bu),
-        cutoff,
+        line_features, quotes, bundle, cfg.bu(bu), cutoff
     )
+    served_by = {"model_version": champ.version, "model_cutoff": bundle.cutoff}
+    line_recs = line_recs.with_columns(pl.lit(v).alias(k) for k, v in served_by.items())
+    deal_recs = deal_recs.with_columns(pl.lit(v).alias(k) for k, v in served_by.items())
+    context.log.info(f"{name} v{champ.version} (cutoff {bundle.cutoff}) serves {bu} {cutoff}")
     cov = numeric_metadata(coverage_summary(line_recs, deal_recs))
     binding = float(line_recs["guardrail_binding"].mean())
+    version = {"model_version": champ.version, "model_cutoff": bundle.cutoff.isoformat()}
     yield dg.Output(
         line_recs,
         "price_recs_line",
-        metadata={**cov, "guardrail_binding_share": binding, "rows": line_recs.height},
+        metadata={**cov, **version, "guardrail_binding_share": binding, "rows": line_recs.height},
     )
     yield dg.Output(
         deal_recs,
         "price_recs_deal",
-        metadata={**cov, **deal_summary(deal_recs, range_model["rho"])},
+        metadata={**cov, **version, **deal_summary(deal_recs, bundle.rho)},
     )
 
 
@@ -85,7 +91,7 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
     return [
         dg.multi_asset(
             outs=outs,
-            ins=ins("line_features", "quotes", "range_model", "win_probability"),
+            ins=ins("line_features", "quotes"),
             deps=[LOCATION.key("promoted_model")],
             partitions_def=parts,
             name="pricing_recommendations",

@@ -61,3 +61,72 @@ def test_an_older_candidate_never_takes_champion_from_a_newer_one():
     assert backfill.passed is False and "later cutoff" in backfill.detail
     assert newer_champion_rule(date(2024, 6, 30), "2024-05-31").passed
     assert newer_champion_rule(date(2024, 6, 30), None).passed
+
+
+def test_the_bundle_re_encodes_lines_exactly_as_its_partition_did(tiny_partition):
+    """Encoders travel with the models: applied to the partition's own holdout lines they
+    give the features the partition built (so its predictions are reproduced exactly)."""
+    from pricing_assets.features import CATEGORICAL, TARGET_ENCODED
+
+    feats, _, res = tiny_partition
+    hold = feats.filter(pl.col("split") == "holdout")
+    bundle = res.bundle()
+    again = bundle.prepare(hold.drop(*CATEGORICAL.values(), *TARGET_ENCODED.values()))
+    for col in (*CATEGORICAL.values(), *TARGET_ENCODED.values()):
+        assert again[col].equals(hold[col]), col
+    assert (bundle.predict_discount(hold) == res.point.predict(hold)).all()
+
+
+def _with_champion(metrics: pl.DataFrame, champion_mae: float, se: float) -> pl.DataFrame:
+    extra = metrics.filter(
+        (pl.col("component") == "point")
+        & (pl.col("model") == "lightgbm")
+        & (pl.col("metric") == "mae")
+    )
+    return pl.concat(
+        [
+            metrics,
+            extra.with_columns(model=pl.lit("champion"), value=pl.lit(champion_mae)),
+            extra.with_columns(metric=pl.lit("mae_diff_se"), value=pl.lit(se)),
+        ]
+    )
+
+
+def test_beat_the_champion_judges_the_paired_noise(tiny_partition):
+    """The champion re-applied to the candidate's holdout: a candidate within one paired
+    standard error passes, one clearly worse than the champion fails, and with no
+    comparable champion the gate is visibly skipped."""
+    from shared.gates import GateReport
+
+    _, cfg, res = tiny_partition
+    mae = res.metric("point", "lightgbm", "mae")
+
+    def verdict(metrics, champion_cutoff=None):
+        report = training.promotion_gates(metrics, cfg, champion_cutoff)
+        return next(g for g in report.gates if g.name == "mae_vs_champion"), report
+
+    skipped, _ = verdict(res.metrics)
+    assert skipped.skipped and skipped.passed
+    close, _ = verdict(_with_champion(res.metrics, mae - 0.002, 0.003))
+    assert close.passed and not close.skipped
+    worse, report = verdict(_with_champion(res.metrics, mae - 0.01, 0.003))
+    assert not worse.passed and isinstance(report, GateReport) and not report.passed
+    check = metrics_check_result(report, ["mae_vs_champion"])
+    assert not check.passed and "mae_vs_champion" in check.description
+    newer, _ = verdict(res.metrics, "2099-01-31")  # a newer champion is never replaced
+    assert not newer.passed and "later cutoff" in newer.detail
+
+
+def test_a_champion_scored_on_the_candidates_holdout_gives_the_paired_rows(
+    tiny_world, tiny_partition
+):
+    """fit_partition with a champion bundle adds its MAE on this holdout and the paired SE;
+    the same model as champion has the same MAE (difference 0) and passes."""
+    feats, cfg, res = tiny_partition
+    again = training.fit_partition(feats, tiny_world.quotes, cfg, res.cutoff, champion=res.bundle())
+    assert again.metric("point", "champion", "mae") == again.metric("point", "lightgbm", "mae")
+    assert again.metric("point", "lightgbm", "mae_diff_se") == 0.0
+    gate = next(
+        g for g in training.promotion_gates(again.metrics, cfg).gates if g.name == "mae_vs_champion"
+    )
+    assert gate.passed and not gate.skipped

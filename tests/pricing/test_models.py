@@ -171,7 +171,7 @@ def test_win_history_uses_quotes_closed_strictly_before():
 def test_recommendations_respect_guardrails_and_report_both_coverages(tiny_world, tiny_partition):
     feats, cfg, res = tiny_partition
     lines, deals = training.recommend_partition(
-        feats, tiny_world.quotes, res.range, res.win, res.rho, cfg, TINY_CUTOFF
+        feats, tiny_world.quotes, res.bundle(), cfg, TINY_CUTOFF
     )
     assert lines.height == feats.filter(pl.col("split") == "holdout").height
     assert (lines["final_recommended_price"] >= lines["floor_price"] - 1e-6).all()

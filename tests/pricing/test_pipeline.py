@@ -72,9 +72,12 @@ def test_whole_location_materializes_promotes_and_publishes(salesml_home, tiny_w
     client = MLflowTracker().client()
     name = model_name("na")
     champ = MLflowTracker().champion(name)
-    assert champ is not None and champ.tags["model_type"] == "quantile"
-    types = {v.tags["model_type"] for v in client.search_model_versions(f"name='{name}'")}
-    assert types == {"point", "quantile", "win_prob"}
+    assert champ is not None and champ.tags["cutoff_date"] == TINY_CUTOFF.isoformat()
+    # one servable artifact per registered name: the bundle with its encoders and models
+    assert [str(v.version) for v in client.search_model_versions(f"name='{name}'")] == ["1"]
+    bundle = MLflowTracker().load_model(champ.model_uri)
+    assert {"encoders", "point", "range", "win"} <= set(vars(bundle))
+    assert set(line["model_version"]) == {"1"}  # every row says which model served it
     runs = MLflowTracker().mlflow().search_runs(experiment_names=["pricing"])
     assert len(runs) == 1  # one MLflow run for the partition
     metrics = query_warehouse("SELECT * FROM pricing.model_metrics")
@@ -123,6 +126,9 @@ def test_failed_gate_blocks_promotion_and_recommendations(
         "pricing/price_recs_deal",
     }
     assert MLflowTracker().champion(model_name("na")) is None
+    decisions = query_warehouse("SELECT * FROM pricing.model_decisions")
+    assert decisions["promoted"].to_list() == [False]  # the refusal is one recorded decision
+    assert "holdout_coverage" in decisions["reason"][0]
 
 
 def test_backfill_of_an_older_cutoff_leaves_the_newer_champion_serving(
@@ -136,10 +142,24 @@ def test_backfill_of_an_older_cutoff_leaves_the_newer_champion_serving(
         pk = dg.MultiPartitionKey({"bu_id": "na", "cutoff": cutoff.isoformat()})
         assert _run(defs, PARTITIONED, pk, instance).success
     champ = MLflowTracker().champion(model_name("na"))
-    assert champ is not None and champ.tags["cutoff"] == TINY_CUTOFF.isoformat()
+    assert champ is not None and champ.tags["cutoff_date"] == TINY_CUTOFF.isoformat()
     registry = query_warehouse("SELECT * FROM pricing.model_registry ORDER BY cutoff_date")
     assert registry["promoted"].to_list() == [False, True]
     assert "later cutoff" in registry["reason"][0]
     decisions = query_warehouse("SELECT * FROM pricing.model_decisions ORDER BY decided_at")
     assert decisions["promoted"].to_list() == [True, False]  # every decision kept, in order
     assert "later cutoff" in decisions["reason"][1]
+
+    # forward again: a re-run at the newest cutoff is judged against the serving champion,
+    # loaded from the registry and re-applied with its own encoders (not skipped)
+    pk = dg.MultiPartitionKey({"bu_id": "na", "cutoff": TINY_CUTOFF.isoformat()})
+    res = _run(defs, PARTITIONED, pk, instance)
+    assert res.success
+    beat = next(e for e in res.get_asset_check_evaluations() if e.check_name == "beats_champion")
+    assert beat.passed and "skipped" not in beat.description
+    assert "mae_vs_champion" in beat.description
+    metrics = query_warehouse(
+        "SELECT * FROM pricing.model_metrics WHERE component = 'point' AND model = 'champion' "
+        "AND metric = 'mae'"
+    )
+    assert metrics.height == 1  # this partition's rows replaced, the champion's MAE among them
