@@ -44,10 +44,18 @@ class GateConfig(StrictModel):
 
     auc_min: float = 0.70
     lift10_min: float = 2.0
+    # The absolute floors above are business floors, not evidence: an honest model of a
+    # weak-signal division (the true probabilities reach AUC 0.61-0.75 on such worlds) fails
+    # them. "warn" reports them (WARN, never refuses), "block" makes them refuse, "off" drops.
+    floors: Literal["warn", "block", "off"] = "warn"
     calibration_mae_max: float = 0.10
     beat_rule: bool = True
     beat_champion: bool = True
     min_holdout_positives: int = 20
+    # Above this AUC standard error (Hanley-McNeil) the holdout cannot tell a good model from
+    # a lucky one: refused as "insufficient evidence". 0.04 ~ 60-100 positives at AUC 0.75;
+    # 25 positives give ~0.06.
+    max_auc_se: float = Field(default=0.04, gt=0)
     # Per-division overrides of the absolute floors (weak-signal divisions).
     overrides: dict[PartitionName, FloorOverride] = Field(default_factory=dict)
 

@@ -14,7 +14,7 @@ stopping) and ``calibration`` (Platt/isotonic on rows the booster never saw).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -25,9 +25,23 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from gosales_assets.config import GateConfig, TrainingConfig
 from shared.calibration import fit_calibrator
-from shared.gates import Gate, GateReport, champion_gate, gate, skipped_gate
+from shared.gates import (
+    Gate,
+    GateReport,
+    champion_gate,
+    evidence_gates,
+    gate,
+    metric_of,
+    paired_gate,
+    skipped_gate,
+)
 from shared.hashing import stable_unit_hash
-from shared.metrics import auc_standard_error, classification_summary
+from shared.metrics import (
+    auc_standard_error,
+    classification_summary,
+    paired_bootstrap_difference,
+    roc_auc,
+)
 
 GROUPS = ("fit", "early_stop", "calibration", "holdout")
 # The simple rule the candidate must beat: target-division purchase frequency
@@ -198,6 +212,9 @@ def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfi
     return Candidate(calibrated, baseline, features, method, best, importance, stats)
 
 
+PAIRED_WITH = ("rule", "champion")  # models the candidate is compared with, paired
+
+
 def rule_score(frame: pl.DataFrame) -> np.ndarray:
     """The simple recency/frequency rule: target-division frequency, recency as tie-break."""
     freq = frame[RULE_FREQUENCY].cast(pl.Float64).fill_null(0).to_numpy()
@@ -221,13 +238,14 @@ def evaluate(
     for name, p in scores.items():
         m = classification_summary(y, p, probabilistic=name not in RANKING_ONLY)
         m["auc_se"] = auc_standard_error(m["auc"], int(y.sum()), int(y.size - y.sum()))
+        if name == "candidate":
+            # the noise of the comparisons the gates make, paired on these same rows
+            for other in PAIRED_WITH:
+                if other in scores:
+                    _, se = paired_bootstrap_difference(roc_auc, y, p, scores[other], n_boot=200)
+                    m[f"auc_vs_{other}_se"] = se
         rows.append({"model": name, **m})
     return pl.DataFrame(rows).fill_nan(None)  # a rule has no Brier/calibration: null, not NaN
-
-
-def _metric(metrics: pl.DataFrame, model: str, name: str) -> float:
-    row = metrics.filter(pl.col("model") == model)
-    return float(row[name][0]) if row.height else math.nan
 
 
 def calibration_allowance(prevalence: float, n: int, n_bins: int = 10) -> float:
@@ -244,32 +262,41 @@ def calibration_allowance(prevalence: float, n: int, n_bins: int = 10) -> float:
 def promotion_gates(metrics: pl.DataFrame, cfg: GateConfig, division: str) -> GateReport:
     """The gate verdict for a candidate, from its holdout metrics table.
 
-    Absolute floors (per-division overridable), calibration with a sample-size
-    allowance, relative gates (beat the rule; not worse than the champion
-    beyond the AUC's standard error), and a zero-prevalence guard.
+    Evidence first (enough positives, AUC standard error small enough to judge: else
+    "insufficient evidence", not a bad model); calibration within its ceiling plus the
+    holdout's sampling allowance; the candidate not worse than the recency/frequency
+    rule by more than the paired standard error of the AUC difference; the champion
+    rules (older never replaces newer; not worse than the champion beyond the paired
+    SE). The seed's absolute floors (AUC 0.70, lift@10% 2.0) are business floors:
+    advisory (WARN) by default, blocking with ``floors: block``, absent with ``off``.
     """
     floors = cfg.floors_for(division)
-    n = int(_metric(metrics, "candidate", "n"))
-    pos = int(_metric(metrics, "candidate", "positives"))
-    gates: list[Gate] = [
-        gate(
-            "holdout_positives",
-            pos,
-            ">=",
-            cfg.min_holdout_positives,
-            "too few positives to judge the model" if pos < cfg.min_holdout_positives else "",
-        )
-    ]
-    auc = _metric(metrics, "candidate", "auc")
-    gates.append(gate("auc", auc, ">=", floors["auc_min"]))
-    gates.append(
-        gate("lift_at_10", _metric(metrics, "candidate", "lift_at_10"), ">=", floors["lift10_min"])
+    n = int(metric_of(metrics, "candidate", "n"))
+    pos = int(metric_of(metrics, "candidate", "positives"))
+    auc = metric_of(metrics, "candidate", "auc")
+    gates: list[Gate] = evidence_gates(
+        pos, cfg.min_holdout_positives, metric_of(metrics, "candidate", "auc_se"), cfg.max_auc_se
     )
+    if cfg.floors != "off":
+        advisory = cfg.floors == "warn"
+        gates += [
+            replace(gate("auc", auc, ">=", floors["auc_min"], "business floor"), advisory=advisory),
+            replace(
+                gate(
+                    "lift_at_10",
+                    metric_of(metrics, "candidate", "lift_at_10"),
+                    ">=",
+                    floors["lift10_min"],
+                    "business floor",
+                ),
+                advisory=advisory,
+            ),
+        ]
     allowance = calibration_allowance(pos / max(n, 1), n)
     gates.append(
         gate(
             "calibration_mae",
-            _metric(metrics, "candidate", "calibration_mae"),
+            metric_of(metrics, "candidate", "calibration_mae"),
             "<=",
             floors["calibration_mae_max"] + allowance,
             f"ceiling {floors['calibration_mae_max']:.3f} + sample allowance {allowance:.3f}",
@@ -277,15 +304,22 @@ def promotion_gates(metrics: pl.DataFrame, cfg: GateConfig, division: str) -> Ga
     )
     if cfg.beat_rule:
         gates.append(
-            gate(
+            paired_gate(
                 "auc_vs_rule",
-                auc,
-                ">",
-                _metric(metrics, "rule", "auc"),
-                "candidate must beat the recency/frequency rule",
+                auc - metric_of(metrics, "rule", "auc"),
+                metric_of(metrics, "candidate", "auc_vs_rule_se"),
+                "the recency/frequency rule",
             )
         )
-    gates.append(champion_gate(metrics, "auc", cutoff_col="cutoff_date", enabled=cfg.beat_champion))
+    gates.append(
+        champion_gate(
+            metrics,
+            "auc",
+            cutoff_col="cutoff_date",
+            enabled=cfg.beat_champion,
+            se_col="auc_vs_champion_se",
+        )
+    )
     return GateReport(gates)
 
 
@@ -298,15 +332,15 @@ def leakage_report(metrics: pl.DataFrame, overlap: int) -> GateReport:
       the features see the label window.
     """
     gates = [gate("train_holdout_customer_overlap", overlap, "<=", 0)]
-    oracle = _metric(metrics, "oracle", "auc")
+    oracle = metric_of(metrics, "oracle", "auc")
     if math.isnan(oracle):
         gates.append(skipped_gate("auc_above_oracle", "no ground truth for this source"))
     else:
-        se = _metric(metrics, "candidate", "auc_se")
+        se = metric_of(metrics, "candidate", "auc_se")
         gates.append(
             gate(
                 "auc_above_oracle",
-                _metric(metrics, "candidate", "auc"),
+                metric_of(metrics, "candidate", "auc"),
                 "<=",
                 oracle + 2 * se,
                 f"oracle AUC {oracle:.4f} + 2 SE",

@@ -36,10 +36,15 @@ class Gate:
     passed: bool
     detail: str = ""
     skipped: bool = False
+    # An advisory gate (a business floor, say) is reported, WARN when it fails, and never
+    # refuses a candidate on its own.
+    advisory: bool = False
 
     def sentence(self) -> str:
         """One line: what was measured against what, and the verdict."""
         verdict = "skipped" if self.skipped else ("pass" if self.passed else "FAIL")
+        if self.advisory and not self.passed:
+            verdict = "WARN"
         extra = f" ({self.detail})" if self.detail else ""
         return f"{self.name}: {self.value:.4g} {self.op} {self.threshold:.4g} -> {verdict}{extra}"
 
@@ -56,6 +61,50 @@ def gate(name: str, value: float, op: str, threshold: float, detail: str = "") -
 def skipped_gate(name: str, reason: str) -> Gate:
     """A gate that does not apply (no champion yet, a relaxed floor): passes, says why."""
     return Gate(name, math.nan, "n/a", math.nan, True, reason, skipped=True)
+
+
+EVIDENCE_GATES = ("holdout_positives", "holdout_evidence")
+"""Gates that say the holdout is too small to judge, not that the model is bad."""
+
+
+def evidence_gates(
+    positives: int, min_positives: int, se: float, max_se: float, metric: str = "AUC"
+) -> list[Gate]:
+    """Whether the holdout can judge a model at all: at least ``min_positives`` positives
+    and the metric's standard error at most ``max_se``. A failure is reported as
+    "insufficient evidence" (:attr:`GateReport.insufficient_evidence`), not as a bad model."""
+    return [
+        gate(
+            "holdout_positives",
+            positives,
+            ">=",
+            min_positives,
+            "insufficient evidence: too few positives to judge any model"
+            if positives < min_positives
+            else "",
+        ),
+        gate(
+            "holdout_evidence",
+            se,
+            "<=",
+            max_se,
+            f"{metric} standard error on this holdout"
+            + ("; insufficient evidence to tell models apart" if not se <= max_se else ""),
+        ),
+    ]
+
+
+def paired_gate(
+    name: str, diff: float, se: float, versus: str, higher_is_better: bool = True
+) -> Gate:
+    """``candidate - {versus}`` on the same holdout must not be worse than one paired
+    standard error ``se``: the true model passes wherever the other is not clearly better,
+    a model clearly worse than ``versus`` fails. No ``se`` measured fails (not compared)."""
+    if math.isnan(se) or math.isnan(diff):
+        return Gate(name, diff, ">=", math.nan, False, f"paired error vs {versus} not measured")
+    if higher_is_better:
+        return gate(name, diff, ">=", -se, f"candidate minus {versus}, paired SE {se:.4f}")
+    return gate(name, diff, "<=", se, f"candidate minus {versus}, paired SE {se:.4f}")
 
 
 def newer_champion_gate(name: str, metrics: pl.DataFrame, cutoff_col: str) -> Gate | None:
@@ -166,25 +215,40 @@ class GateReport:
 
     @property
     def passed(self) -> bool:
-        return all(g.passed for g in self.gates)
+        """Every gate that can refuse passed (advisory failures are warnings)."""
+        return all(g.passed or g.advisory for g in self.gates)
 
     @property
     def failed(self) -> list[Gate]:
-        return [g for g in self.gates if not g.passed]
+        """The failed gates that refuse the candidate."""
+        return [g for g in self.gates if not g.passed and not g.advisory]
+
+    @property
+    def warnings(self) -> list[Gate]:
+        """The failed advisory gates."""
+        return [g for g in self.gates if not g.passed and g.advisory]
+
+    @property
+    def insufficient_evidence(self) -> bool:
+        """Refused only because the holdout cannot tell (not because the model is bad)."""
+        return bool(self.failed) and all(g.name in EVIDENCE_GATES for g in self.failed)
 
     def reasons(self) -> list[str]:
         """Sentences for the failed gates (empty when everything passed)."""
         return [g.sentence() for g in self.failed]
 
     def summary(self) -> str:
+        warn = "; ".join(g.sentence() for g in self.warnings)
         if self.passed:
-            return "all gates passed"
-        return "; ".join(self.reasons())
+            return "all gates passed" + (f" (advisory: {warn})" if warn else "")
+        head = "insufficient evidence: " if self.insufficient_evidence else ""
+        return head + "; ".join(self.reasons())
 
     def to_markdown(self) -> str:
         lines = ["| gate | value | rule | result | detail |", "|---|---|---|---|---|"]
         for g in self.gates:
             res = "skipped" if g.skipped else ("pass" if g.passed else "**FAIL**")
+            res = "WARN" if g.advisory and not g.passed else res
             rule = "n/a" if g.skipped else f"{g.op} {g.threshold:.4g}"
             val = "" if math.isnan(g.value) else f"{g.value:.4f}"
             lines.append(f"| {g.name} | {val} | {rule} | {res} | {g.detail} |")

@@ -102,7 +102,7 @@ def test_full_partition_promotes_and_scores(salesml_home, tiny_world, tiny_sourc
 
 
 def test_failed_gate_blocks_promotion_and_keeps_no_champion(salesml_home, tiny_world, tiny_source):
-    cfg = tiny_config(tiny_world, auc_min=0.999)  # unreachable floor
+    cfg = tiny_config(tiny_world, auc_min=0.999, floors="block")  # unreachable, blocking floor
     _, results = _pipeline(cfg, tiny_source)
     gate = [
         e
