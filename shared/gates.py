@@ -36,10 +36,19 @@ class Gate:
     passed: bool
     detail: str = ""
     skipped: bool = False
+    # a named verdict that is neither a plain pass nor a plain FAIL ("insufficient evidence",
+    # "bad model"); empty = the default words
+    verdict: str = ""
+
+    def result(self) -> str:
+        """The verdict word: ``verdict`` when named, else skipped / pass / FAIL."""
+        if self.verdict:
+            return self.verdict
+        return "skipped" if self.skipped else ("pass" if self.passed else "FAIL")
 
     def sentence(self) -> str:
         """One line: what was measured against what, and the verdict."""
-        verdict = "skipped" if self.skipped else ("pass" if self.passed else "FAIL")
+        verdict = self.result()
         extra = f" ({self.detail})" if self.detail else ""
         return f"{self.name}: {self.value:.4g} {self.op} {self.threshold:.4g} -> {verdict}{extra}"
 
@@ -184,7 +193,7 @@ class GateReport:
     def to_markdown(self) -> str:
         lines = ["| gate | value | rule | result | detail |", "|---|---|---|---|---|"]
         for g in self.gates:
-            res = "skipped" if g.skipped else ("pass" if g.passed else "**FAIL**")
+            res = g.result() if g.passed else f"**{g.result()}**"
             rule = "n/a" if g.skipped else f"{g.op} {g.threshold:.4g}"
             val = "" if math.isnan(g.value) else f"{g.value:.4f}"
             lines.append(f"| {g.name} | {val} | {rule} | {res} | {g.detail} |")
