@@ -80,6 +80,8 @@ def model_card_for(
         - cand["pr_auc"],
         "pr_auc_vs_baseline": cand["pr_auc"] / base["pr_auc"],
         "calibration_method": report["calibration_method"],
+        "learner": report.get("learner"),
+        "validation_pr_auc": report.get("validation_pr_auc"),
         "gates_markdown": gates.to_markdown(),
         "gates_passed": gates.passed,
         "calibration_markdown": md_table(report["calibration_bins"]),
@@ -87,16 +89,31 @@ def model_card_for(
         "top_features": importance.head(15)["feature"].to_list(),
         "links": {"mlflow_run": report["mlflow_link"]},
         "notes": [
-            "Feature importance (LightGBM gain share, top 10): "
+            f"Learner chosen on the validation slice (inside training, before the holdout): "
+            f"{report.get('learner')}; validation PR-AUC "
+            + ", ".join(f"{k} {v:.4f}" for k, v in (report.get("validation_pr_auc") or {}).items())
+            + ".",
+            "Feature importance (LightGBM gain, or |coefficient| without LightGBM; top 10): "
             + ", ".join(
                 f"`{f}` {share:.0%}"
                 for f, share in importance.head(10).select("feature", "share").rows()
             ),
-            f"Holdout PR-AUC: candidate {cand['pr_auc']:.4f}, baseline {base['pr_auc']:.4f}{oracle}.",
+            f"Holdout PR-AUC: candidate {cand['pr_auc']:.4f}, rules baseline {base['pr_auc']:.4f}"
+            f"{oracle}.",
         ],
     }
     md_path, json_path = write_model_card("leadconv", model_name, partition_key, card)
     return card, md_path, json_path
+
+
+def learner_meta(choice: Any) -> dict[str, Any]:
+    """Which learner won and every learner's PR-AUC on the validation slice (model meta)."""
+    return {
+        "learner": choice.learner,
+        "validation_pr_auc": dict(choice.validation_pr_auc),
+        "validation_rows": choice.validation_rows,
+        "validation_positives": choice.validation_positives,
+    }
 
 
 def _log_run(
@@ -134,6 +151,7 @@ def _log_run(
             "feature_window_hours": cfg.feature_window_hours,
             "calibration_method": res.calibration_method,
             "snapshot": clean["snapshot"],
+            **learner_meta(res.choice),
         },
         lifecycle.MODEL_META,
     )
@@ -183,6 +201,7 @@ def train_candidate(
         "features": res.features,
         "split": res.split.describe(),
         "calibration_method": res.calibration_method,
+        **learner_meta(res.choice),
     }
     report = {
         "split": res.split.describe(),
@@ -193,6 +212,7 @@ def train_candidate(
         "features": res.features,
         "mlflow_link": link,
         "snapshot": clean["snapshot"],
+        **learner_meta(res.choice),
     }
     card, md_path, json_path = model_card_for(
         cfg, model_name, target, cutoff, partition_key, res.metrics, report

@@ -44,11 +44,39 @@ class SplitConfig(StrictModel):
 
 
 class GateConfig(StrictModel):
-    pr_auc_ratio_min: float = 1.05
+    """Promotion gates; defaults and their reasons in docs/data_contracts/leadconv.md#gates.
+
+    ``pr_auc_vs_baseline`` judges the paired holdout PR-AUC difference candidate - rules
+    baseline ``d`` with its paired bootstrap standard error ``se``: pass when the observed
+    ratio reaches ``pr_auc_ratio_min`` and ``d - evidence_z * se > min(0, margin)``
+    (``margin = (pr_auc_ratio_min - 1) * baseline``); "bad model" when
+    ``d + evidence_z * se < margin``; "insufficient evidence" otherwise, or when ``se`` exceeds
+    ``max_pr_auc_se`` or the holdout has fewer than ``min_holdout_positives`` positives.
+    """
+
+    pr_auc_ratio_min: float = Field(default=1.05, gt=0)
     brier_skill_min: float = 0.0
-    min_holdout_positives: int = 10
+    min_holdout_positives: int = Field(default=10, ge=1)
+    evidence_z: float = Field(default=1.645, ge=0)
+    max_pr_auc_se: float = Field(default=0.05, gt=0, le=1)
+    bootstrap_n: int = Field(default=400, ge=50, le=20000)
     # candidate PR-AUC >= champion PR-AUC - one bootstrap SE, on the same holdout
     beat_champion: bool = True
+
+
+Learner = Literal["lightgbm", "logistic"]
+SegmentAttribute = Literal[
+    "source_channel", "region", "age_band", "job_level", "company_size", "campaign"
+]
+
+
+class BaselineConfig(StrictModel):
+    """The rules baseline ("current campaign comparator"): the training conversion rate per
+    segment of ``by`` (nested, in order), each level shrunk towards its parent level with
+    ``smoothing`` pseudo-rows (the coarsest level towards the training prevalence)."""
+
+    by: Annotated[list[SegmentAttribute], Field(min_length=1)] = ["source_channel", "campaign"]
+    smoothing: float = Field(default=20.0, ge=0)
 
 
 class TrainingConfig(LGBMSettings):
@@ -59,6 +87,10 @@ class TrainingConfig(LGBMSettings):
     min_child_samples: int = 50
     reg_lambda: float = 5.0
     isotonic_min_positives: int = 1000
+    # the candidate is the best (validation PR-AUC) of these; the first wins ties and
+    # validation slices without positives
+    learners: Annotated[list[Learner], Field(min_length=1)] = ["lightgbm", "logistic"]
+    logistic_c: float = Field(default=0.1, gt=0)  # inverse L2 strength, standardized features
 
 
 class ScoringConfig(StrictModel):
@@ -77,8 +109,11 @@ class LeadconvConfig(StrictModel):
     feature_window_hours: int = Field(default=24, gt=0)
     world_size: str = "demo"
     world_seed: int = 42
+    # shipped: world.py (nonlinear funnel); linear: world_linear.py (linear-logit truth, weaker)
+    world_variant: Literal["shipped", "linear"] = "shipped"
     split: SplitConfig = Field(default_factory=SplitConfig)
     gates: GateConfig = Field(default_factory=GateConfig)
+    baseline: BaselineConfig = Field(default_factory=BaselineConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     scoring_start: date = date(2025, 1, 1)

@@ -43,7 +43,8 @@ def demo_plan() -> list[tuple[list[str], list[str] | None]]:
 
 
 def summarize() -> str:
-    """Per target × cutoff: PR-AUC of candidate vs baseline vs oracle, gates, champion;
+    """Per target × cutoff: the learner chosen, PR-AUC of candidate vs rules baseline vs oracle
+    (and the paired SE of the difference), gates, champion;
     the worst step variant per target; rows in the lead_scores database."""
     metrics = read_lake(["leadconv", "holdout_metrics"])
     if metrics.height == 0:
@@ -62,8 +63,9 @@ def summarize() -> str:
             strict=False,
         )
     )
+    extra = [c for c in ("learner", "pr_auc_diff_se") if c in metrics.columns]
     cand = metrics.filter(pl.col("model") == "candidate").select(
-        "target", "cutoff", "positives", "lift_at_10", "brier_skill"
+        "target", "cutoff", "positives", *extra, "lift_at_10", "brier_skill"
     )
     table = cand.join(table, on=["target", "cutoff"])
     promoted = read_lake(["leadconv", "promoted_model"])

@@ -30,27 +30,31 @@ from shared.sources import read_tables, redact, write_duckdb
 from shared.validation import DataContractError, Violation
 
 
-def world_path(size: str, seed: int) -> Path:
-    return home_mod.worlds_dir() / f"leadconv_{size}_seed{seed}.duckdb"
+def world_path(size: str, seed: int, variant: str = "shipped") -> Path:
+    name = "leadconv" if variant == "shipped" else f"leadconv_{variant}"
+    return home_mod.worlds_dir() / f"{name}_{size}_seed{seed}.duckdb"
 
 
-def ensure_world(size: str, seed: int) -> Path:
-    """Generate the deterministic synthetic world once, as a DuckDB file (the default source)."""
-    path = world_path(size, seed)
+def ensure_world(size: str, seed: int, variant: str = "shipped") -> Path:
+    """Generate the deterministic synthetic world once, as a DuckDB file (the default source);
+    ``variant`` (config ``world_variant``) picks the shipped or the linear-logit world."""
+    path = world_path(size, seed, variant)
     if path.exists():
         return path
-    from leadconv_assets.world import generate_world
+    from leadconv_assets.world_linear import make_world
 
-    world = generate_world(size=size, seed=seed)
+    world = make_world(size, seed, variant)
     write_duckdb(path, {**world.tables(), "truth": world.truth, "true_effects": world.true_effects})
     return path
 
 
-def resolve_source(uri: str | None, size: str, seed: int) -> tuple[str, str]:
+def resolve_source(
+    uri: str | None, size: str, seed: int, variant: str = "shipped"
+) -> tuple[str, str]:
     """``(uri, description)``: the configured source or the embedded world's DuckDB file."""
     if uri:
         return uri, redact(uri)
-    path = ensure_world(size, seed)
+    path = ensure_world(size, seed, variant)
     return f"duckdb:///{path}", f"embedded synthetic world {path}"
 
 
@@ -147,8 +151,10 @@ def extract(uri: str, description: str, now: datetime | None = None) -> Snapshot
     return write_snapshot(tables, truth, description)  # type: ignore[arg-type]
 
 
-def snapshot_source(uri: str | None, size: str, seed: int) -> tuple[Snapshot, str]:
-    """Snapshot the source ``uri`` (None = the embedded world of ``size`` and ``seed``);
-    returns the snapshot and the source's redacted description."""
-    resolved, described = resolve_source(uri, size, seed)
+def snapshot_source(
+    uri: str | None, size: str, seed: int, variant: str = "shipped"
+) -> tuple[Snapshot, str]:
+    """Snapshot the source ``uri`` (None = the embedded world of ``size``, ``seed`` and
+    ``variant``); returns the snapshot and the source's redacted description."""
+    resolved, described = resolve_source(uri, size, seed, variant)
     return extract(resolved, described), described

@@ -1,4 +1,4 @@
-"""Train and judge one target at one cutoff: logistic baseline vs calibrated LightGBM.
+"""Train and judge one target at one cutoff: the best learner vs a rules baseline.
 
 Out-of-time split, all in first-engagement time, for a cutoff ``C`` (data as
 of the end of that day) and a label window ``W``:
@@ -8,17 +8,21 @@ of the end of that day) and a label window ``W``:
 * embargo: nothing in the ``embargo`` (>= ``W``) before the holdout starts, so
   no training label window overlaps the holdout period;
 * training: the ``train_days_back`` days before the embargo; its last
-  ``calibration_frac`` (by time) calibrates LightGBM (``shared.calibration``).
+  ``calibration_frac`` (by time) is the validation slice that chooses the learner
+  (calibrated LightGBM or regularized logistic regression, :mod:`leadconv_assets.learners`)
+  and calibrates LightGBM (``shared.calibration``).
 
-Both models see the same features and the same holdout. Gates
-(``shared.gates``): candidate PR-AUC >= ``pr_auc_ratio_min`` × baseline PR-AUC,
-Brier skill > ``brier_skill_min``, enough holdout positives; lift in the top
-10% is reported. The oracle (true probabilities from a synthetic world) is
-scored on the same holdout when available.
+The candidate and the rules baseline (smoothed conversion rates per source × campaign,
+fitted on the training rows) are scored on the same holdout. Gates: ``pr_auc_vs_baseline``
+judges the paired PR-AUC difference with its bootstrap SE (:mod:`leadconv_assets.evidence`:
+pass, bad model or insufficient evidence), Brier skill > ``brier_skill_min``, enough holdout
+positives, not worse than the champion; lift in the top 10% is reported. The oracle (true
+probabilities from a synthetic world) is scored on the same holdout when available.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,11 +32,12 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from leadconv_assets import evidence
 from leadconv_assets.config import GateConfig, LeadconvConfig, end_of_day
 from leadconv_assets.features import KEYS, feature_columns
 from leadconv_assets.labels import trainable
+from leadconv_assets.learners import Choice, RulesBaseline, choose_and_fit
 from shared import lifecycle
-from shared.calibration import fit_calibrator
 from shared.gates import Gate, GateReport, gate, skipped_gate
 from shared.metrics import (
     bootstrap_standard_error,
@@ -71,26 +76,6 @@ def matrix(
     return frame.select(cols).to_numpy().astype(float)
 
 
-class LogisticBaseline:
-    """Standardized logistic regression (a scikit-learn pipeline behind ``predict_proba``)."""
-
-    def __init__(self, seed: int = 42):
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        self.model = make_pipeline(
-            StandardScaler(), LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
-        )
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> LogisticBaseline:
-        self.model.fit(np.nan_to_num(X), y)
-        return self
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(np.nan_to_num(X))
-
-
 @dataclass
 class Split:
     holdout_start: datetime
@@ -124,7 +109,8 @@ class TrainResult:
     target: str
     features: list[str]
     candidate: Any
-    baseline: LogisticBaseline
+    baseline: RulesBaseline
+    choice: Choice
     calibration_method: str
     split: Split
     metrics: pl.DataFrame
@@ -133,6 +119,31 @@ class TrainResult:
     calibration: pl.DataFrame
     train_ids: pl.DataFrame
     stats: dict[str, float] = field(default_factory=dict)
+
+
+def periods(
+    features: pl.DataFrame, labels: pl.DataFrame, cfg: LeadconvConfig, target: str, cutoff: Any
+) -> tuple[Split, pl.DataFrame, pl.DataFrame]:
+    """``(split, training rows, holdout rows)``: labeled feature rows in first-engagement
+    order; raises when either period lacks a class."""
+    split = make_split(cfg, target, cutoff)
+    data = (
+        trainable(labels)
+        .select(*KEYS, "label")
+        .join(features, on=KEYS, how="inner")
+        .sort("first_engagement_at", *KEYS)
+    )
+    t0 = pl.col("first_engagement_at")
+    train = data.filter((t0 > split.train_start) & (t0 <= split.train_end))
+    holdout = data.filter((t0 > split.holdout_start) & (t0 <= split.holdout_end))
+    for name, part in (("training", train), ("holdout", holdout)):
+        if part.height == 0 or part["label"].n_unique() < 2:
+            raise ValueError(
+                f"{target} at cutoff {cutoff}: the {name} period has {part.height} labeled rows "
+                f"and {int(part['label'].sum() or 0)} positives; it needs both classes. "
+                f"Split: {split.describe()}. Move the cutoff later or widen split.holdout_days."
+            )
+    return split, train, holdout
 
 
 def fit_and_evaluate(
@@ -153,44 +164,16 @@ def fit_and_evaluate(
     serving champion's training cutoff, if any) is kept in the metrics so the gate can
     refuse to replace a newer champion with an older candidate (e.g. in a backfill).
     """
-    split = make_split(cfg, target, cutoff)
-    data = (
-        trainable(labels)
-        .select(*KEYS, "label")
-        .join(features, on=KEYS, how="inner")
-        .sort("first_engagement_at", *KEYS)
-    )
-    t0 = pl.col("first_engagement_at")
-    train = data.filter((t0 > split.train_start) & (t0 <= split.train_end))
-    holdout = data.filter((t0 > split.holdout_start) & (t0 <= split.holdout_end))
-    for name, part in (("training", train), ("holdout", holdout)):
-        if part.height == 0 or part["label"].n_unique() < 2:
-            raise ValueError(
-                f"{target} at cutoff {cutoff}: the {name} period has {part.height} labeled rows "
-                f"and {int(part['label'].sum() or 0)} positives; it needs both classes. "
-                f"Split: {split.describe()}. Move the cutoff later or widen split.holdout_days."
-            )
+    split, train, holdout = periods(features, labels, cfg, target, cutoff)
     feats = feature_columns(features)
-    n_cal = max(int(train.height * cfg.split.calibration_frac), 1)
-    fit_part, cal_part = train.head(train.height - n_cal), train.tail(n_cal)
-    if cal_part["label"].n_unique() < 2 or fit_part["label"].n_unique() < 2:
-        fit_part, cal_part = train, train  # tiny data: calibrate in-sample rather than fail
-    y_fit = fit_part["label"].to_numpy()
-    lgbm = cfg.training.classifier().fit(matrix(fit_part, feats), y_fit)
-    candidate, method = fit_calibrator(
-        lgbm,
-        matrix(cal_part, feats),
-        cal_part["label"].to_numpy(),
-        isotonic_min_positives=cfg.training.isotonic_min_positives,
-    )
-    baseline = LogisticBaseline(cfg.training.seed).fit(
-        matrix(train, feats), train["label"].to_numpy()
-    )
+    choice = choose_and_fit(train, feats, cfg, matrix)
+    candidate = choice.model
+    baseline = RulesBaseline(cfg.baseline).fit(train, train["label"].to_numpy())
 
     X_h, y_h = matrix(holdout, feats), holdout["label"].to_numpy()
     scores = {
         "candidate": candidate.predict_proba(X_h)[:, 1],
-        "baseline": baseline.predict_proba(X_h)[:, 1],
+        "baseline": baseline.predict(holdout),
         "rule": np.full(y_h.size, float(train["label"].mean())),
     }
     if truth is not None and truth.height and f"p_{target}" in truth.columns:
@@ -203,31 +186,24 @@ def fit_and_evaluate(
         champion = champion_scorer(holdout)
         if champion is not None:
             scores["champion"] = champion
-    rows = []
-    for model, p in scores.items():
-        s = classification_summary(y_h, p)
-        rows.append({"model": model, **{k: float(v) for k, v in s.items()}})
-        if model == "candidate":
-            # PR-AUC has no closed-form error: the champion gate's tolerance is a bootstrap SE
-            rows[-1]["pr_auc_se"] = bootstrap_standard_error(pr_auc, y_h, p, seed=cfg.training.seed)
-    metrics = pl.DataFrame(rows).with_columns(
+    metrics = evaluate(y_h, scores, cfg).with_columns(
         target=pl.lit(target),
         cutoff_date=pl.lit(to_date(cutoff), pl.Date),
-        calibration_method=pl.lit(method),
+        calibration_method=pl.lit(choice.calibration_method),
         champion_cutoff=pl.lit(None if champion_cutoff is None else str(champion_cutoff), pl.Utf8),
+        **choice_columns(choice),
     )
-    importance = pl.DataFrame(
-        {"feature": feats, "gain": lgbm.booster_.feature_importance("gain").astype(float)}
-    ).with_columns(share=pl.col("gain") / pl.max_horizontal(pl.col("gain").sum(), 1e-12))
-    importance = importance.sort("gain", descending=True)
+    importance = feature_importance(choice, feats)
     hold = holdout.select(*KEYS, "first_engagement_at", "label").with_columns(
         [pl.Series(f"score_{m}", p) for m, p in scores.items()]
     )
+    method = choice.calibration_method
     return TrainResult(
         target=target,
         features=feats,
         candidate=candidate,
         baseline=baseline,
+        choice=choice,
         calibration_method=method,
         split=split,
         metrics=metrics,
@@ -238,7 +214,9 @@ def fit_and_evaluate(
         stats={
             "train_rows": float(train.height),
             "train_positives": float(train["label"].sum()),
-            "calibration_rows": float(cal_part.height),
+            "calibration_rows": float(choice.validation_rows),
+            "validation_rows": float(choice.validation_rows),
+            "validation_positives": float(choice.validation_positives),
             "holdout_rows": float(holdout.height),
             "holdout_positives": float(holdout["label"].sum()),
             "embargo_days": split.embargo_days,
@@ -251,6 +229,49 @@ def fit_and_evaluate(
             / 86400,
         },
     )
+
+
+def evaluate(y: np.ndarray, scores: dict[str, np.ndarray], cfg: LeadconvConfig) -> pl.DataFrame:
+    """One metrics row per scored model on the same holdout labels ``y``.
+
+    The candidate row also carries its bootstrap PR-AUC SE (``pr_auc_se``, the champion
+    gate's tolerance) and, when a ``baseline`` is scored, the paired PR-AUC difference
+    candidate - baseline with its paired bootstrap SE (``pr_auc_diff``, ``pr_auc_diff_se``).
+    """
+    seed = cfg.training.seed
+    rows = []
+    for model, p in scores.items():
+        s = classification_summary(y, p)
+        rows.append({"model": model, **{k: float(v) for k, v in s.items()}})
+        if model == "candidate":
+            # PR-AUC has no closed-form error: the champion gate's tolerance is a bootstrap SE
+            rows[-1]["pr_auc_se"] = bootstrap_standard_error(pr_auc, y, p, seed=seed)
+            if "baseline" in scores:
+                rows[-1].update(
+                    evidence.paired_pr_auc_columns(y, p, scores["baseline"], cfg.gates, seed)
+                )
+    return pl.DataFrame(rows)
+
+
+def choice_columns(choice: Choice) -> dict[str, pl.Expr]:
+    """The learner that won and every learner's validation PR-AUC, as constant columns."""
+    cols = {"learner": pl.lit(choice.learner, pl.Utf8)}
+    for name, value in choice.validation_pr_auc.items():
+        cols[f"val_pr_auc_{name}"] = pl.lit(value, pl.Float64)
+    return cols
+
+
+def feature_importance(choice: Choice, feats: list[str]) -> pl.DataFrame:
+    """LightGBM gain per feature when LightGBM was tried, else |standardized coefficient|."""
+    if choice.lgbm is not None:
+        gain = choice.lgbm.booster_.feature_importance("gain").astype(float)
+    else:
+        gain = np.abs(choice.model[-1].coef_[0]).astype(float)
+    frame = pl.DataFrame({"feature": feats, "gain": gain})
+    frame = frame.with_columns(
+        share=pl.col("gain") / pl.max_horizontal(pl.col("gain").sum(), 1e-12)
+    )
+    return frame.sort("gain", descending=True)
 
 
 def metric(metrics: pl.DataFrame, model: str, name: str) -> float:
@@ -267,32 +288,29 @@ def champion_gate(metrics: pl.DataFrame, gates: GateConfig) -> Gate:
 
 
 def promotion_gates(metrics: pl.DataFrame, gates: GateConfig) -> GateReport:
-    """PR-AUC vs baseline (ratio) and vs the champion, Brier skill, holdout positives;
-    lift@10% reported."""
-    cand_pr, base_pr = metric(metrics, "candidate", "pr_auc"), metric(metrics, "baseline", "pr_auc")
-    ratio = cand_pr / base_pr if base_pr and not math.isnan(base_pr) else math.nan
+    """PR-AUC vs the rules baseline (noise-aware, :func:`evidence.baseline_gate`) and vs the
+    champion, Brier skill, holdout positives; lift@10% reported."""
     lift = metric(metrics, "candidate", "lift_at_10")
+    positives = gate(
+        "holdout_positives",
+        metric(metrics, "candidate", "positives"),
+        ">=",
+        gates.min_holdout_positives,
+    )
+    if not positives.passed:
+        positives = dataclasses.replace(
+            positives, verdict=evidence.INSUFFICIENT, detail="too few positives to judge"
+        )
     return GateReport.of(
         [
-            gate(
-                "pr_auc_vs_baseline",
-                ratio,
-                ">=",
-                gates.pr_auc_ratio_min,
-                f"candidate {cand_pr:.4f} / baseline {base_pr:.4f}",
-            ),
+            evidence.baseline_gate(metrics, gates),
             gate(
                 "brier_skill",
                 metric(metrics, "candidate", "brier_skill"),
                 ">",
                 gates.brier_skill_min,
             ),
-            gate(
-                "holdout_positives",
-                metric(metrics, "candidate", "positives"),
-                ">=",
-                gates.min_holdout_positives,
-            ),
+            positives,
             champion_gate(metrics, gates),
             Gate(
                 "lift_at_10 (reported)",

@@ -39,12 +39,23 @@ class Gate:
     # An advisory gate (a business floor, say) is reported, WARN when it fails, and never
     # refuses a candidate on its own.
     advisory: bool = False
+    # a named verdict that is neither a plain pass nor a plain FAIL ("insufficient evidence",
+    # "bad model"); empty = the default words
+    verdict: str = ""
+
+    def result(self) -> str:
+        """The verdict word: ``verdict`` when named, else skipped / pass / WARN / FAIL."""
+        if self.verdict:
+            return self.verdict
+        if self.skipped:
+            return "skipped"
+        if self.passed:
+            return "pass"
+        return "WARN" if self.advisory else "FAIL"
 
     def sentence(self) -> str:
         """One line: what was measured against what, and the verdict."""
-        verdict = "skipped" if self.skipped else ("pass" if self.passed else "FAIL")
-        if self.advisory and not self.passed:
-            verdict = "WARN"
+        verdict = self.result()
         extra = f" ({self.detail})" if self.detail else ""
         return f"{self.name}: {self.value:.4g} {self.op} {self.threshold:.4g} -> {verdict}{extra}"
 
@@ -63,6 +74,7 @@ def skipped_gate(name: str, reason: str) -> Gate:
     return Gate(name, math.nan, "n/a", math.nan, True, reason, skipped=True)
 
 
+INSUFFICIENT = "insufficient evidence"
 EVIDENCE_GATES = ("holdout_positives", "holdout_evidence")
 """Gates that say the holdout is too small to judge, not that the model is bad."""
 
@@ -231,7 +243,9 @@ class GateReport:
     @property
     def insufficient_evidence(self) -> bool:
         """Refused only because the holdout cannot tell (not because the model is bad)."""
-        return bool(self.failed) and all(g.name in EVIDENCE_GATES for g in self.failed)
+        return bool(self.failed) and all(
+            g.name in EVIDENCE_GATES or g.verdict == INSUFFICIENT for g in self.failed
+        )
 
     def reasons(self) -> list[str]:
         """Sentences for the failed gates (empty when everything passed)."""
@@ -247,8 +261,7 @@ class GateReport:
     def to_markdown(self) -> str:
         lines = ["| gate | value | rule | result | detail |", "|---|---|---|---|---|"]
         for g in self.gates:
-            res = "skipped" if g.skipped else ("pass" if g.passed else "**FAIL**")
-            res = "WARN" if g.advisory and not g.passed else res
+            res = g.result() if g.passed or g.advisory else f"**{g.result()}**"
             rule = "n/a" if g.skipped else f"{g.op} {g.threshold:.4g}"
             val = "" if math.isnan(g.value) else f"{g.value:.4f}"
             lines.append(f"| {g.name} | {val} | {rule} | {res} | {g.detail} |")

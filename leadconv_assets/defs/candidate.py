@@ -41,6 +41,12 @@ def leadconv_candidate(
     yield from candidate_outputs(cand)
 
 
+def baseline_verdict(gates) -> str:
+    """The ``pr_auc_vs_baseline`` state: pass, FAIL (bad model) or insufficient evidence."""
+    g = next((g for g in gates.gates if g.name == "pr_auc_vs_baseline"), None)
+    return "not measured" if g is None else g.result()
+
+
 def candidate_outputs(cand: lc_candidate.Candidate):
     """The three outputs and two check results of one candidate."""
     gates = cand.gates
@@ -51,6 +57,13 @@ def candidate_outputs(cand: lc_candidate.Candidate):
             **numeric_metadata(cand.summary),
             "baseline_pr_auc": training.metric(cand.metrics, "baseline", "pr_auc"),
             "oracle_pr_auc": training.metric(cand.metrics, "oracle", "pr_auc"),
+            "pr_auc_diff": training.metric(cand.metrics, "candidate", "pr_auc_diff"),
+            "pr_auc_diff_se": training.metric(cand.metrics, "candidate", "pr_auc_diff_se"),
+            "learner": str(cand.bundle.get("learner", "")),
+            **numeric_metadata(
+                dict(cand.bundle.get("validation_pr_auc", {})), prefix="validation_pr_auc_"
+            ),
+            "baseline_verdict": baseline_verdict(gates),
             "mlflow_run": dg.MetadataValue.url(cand.link),
             "mlflow_run_id": cand.run_id,
             "gates": dg.MetadataValue.md(gates.to_markdown()),
@@ -69,7 +82,11 @@ def candidate_outputs(cand: lc_candidate.Candidate):
         passed=gates.passed,
         severity=dg.AssetCheckSeverity.ERROR,
         description=gates.summary(),
-        metadata={"gates": dg.MetadataValue.md(gates.to_markdown()), "failed": len(gates.failed)},
+        metadata={
+            "gates": dg.MetadataValue.md(gates.to_markdown()),
+            "failed": len(gates.failed),
+            "baseline_verdict": baseline_verdict(gates),
+        },
     )
     yield dg.AssetCheckResult(
         check_name="leakage_gauntlet",
@@ -89,17 +106,19 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
                 "candidate_model": dg.AssetOut(
                     key_prefix=LOCATION.prefix,
                     kinds={"lightgbm", "mlflow"},
-                    description="Calibrated LightGBM and a logistic-regression baseline (fixed seeds) "
+                    description="The better (validation PR-AUC, on the last slice of the training "
+                    "period) of calibrated LightGBM and regularized logistic regression (fixed seeds), "
                     "trained before an out-of-time holdout with an embargo >= the label window; logged "
-                    "to MLflow.",
+                    "to MLflow with the learner and both validation scores.",
                     **COMMON,
                 ),
                 "holdout_metrics": dg.AssetOut(
                     key_prefix=LOCATION.prefix,
                     kinds={"polars", "duckdb"},
                     metadata=warehouse_metadata("leadconv.holdout_metrics"),
-                    description="Holdout metrics per model (candidate, baseline, rule = training "
-                    "prevalence, champion, oracle; keyed by target and cutoff_date): PR-AUC, ROC-AUC, "
+                    description="Holdout metrics per model (candidate, baseline = rules baseline of "
+                    "smoothed conversion rates per source x campaign, rule = training prevalence, "
+                    "champion, oracle; the learner and its validation PR-AUCs; keyed by target and cutoff_date): PR-AUC, ROC-AUC, "
                     "Brier and Brier skill, calibration, lift and capture at 5/10/20%.",
                     **COMMON,
                 ),
@@ -122,9 +141,9 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
                 check(
                     "promotion_gates",
                     "candidate_model",
-                    "Promotion gates: PR-AUC >= pr_auc_ratio_min x the logistic baseline on "
-                    "the same holdout, Brier skill > brier_skill_min, enough holdout positives; lift@10% "
-                    "reported.",
+                    "Promotion gates: PR-AUC vs the rules baseline judged with the paired bootstrap "
+                    "SE of the difference (pass / FAIL (bad model) / insufficient evidence), Brier skill "
+                    "> brier_skill_min, enough holdout positives, the champion; lift@10% reported.",
                 ),
                 check(
                     "leakage_gauntlet",

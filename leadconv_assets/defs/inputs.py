@@ -11,14 +11,14 @@ import polars as pl
 from leadconv_assets import clean as lc_clean
 from leadconv_assets import extract as lc_extract
 from leadconv_assets.config import LeadconvConfig
-from leadconv_assets.defs import COMMON, LOCATION
+from leadconv_assets.defs import COMMON, LOCATION, with_cfg
 from shared.dagster_helpers import md_table, numeric_metadata
 from shared.sources import SourceResource
 
 
-def extract(context, source: SourceResource) -> dict:
+def extract(context, source: SourceResource, cfg: LeadconvConfig) -> dict:
     snap, described = lc_extract.snapshot_source(
-        source.resolved_uri(), source.world_size, source.world_seed
+        source.resolved_uri(), source.world_size, source.world_seed, cfg.world_variant
     )
     rows = snap.manifest["row_counts"]
     context.add_output_metadata(
@@ -58,7 +58,7 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             "foreign keys, timestamps out of range or before the enrollment) and writes an immutable "
             "timestamped snapshot. Nothing is written when a gate fails.",
             **COMMON,
-        )(extract),
+        )(with_cfg(extract, cfg)),
         dg.asset(
             key=LOCATION.key("clean"),
             ins={"extract": dg.AssetIn(LOCATION.key("extract"))},

@@ -39,7 +39,8 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             kinds={"mlflow"},
             metadata=warehouse_metadata("leadconv.model_registry"),
             description="Registers leadconv_<target> in MLflow and moves the `champion` alias — only "
-            "when every gate passes (PR-AUC >= 1.05 x baseline, Brier skill > 0).",
+            "when every gate passes (PR-AUC beats the rules baseline by 1.05 x beyond noise, Brier "
+            "skill > 0).",
             **COMMON,
         )(with_cfg(promoted_model, cfg)),
     ]

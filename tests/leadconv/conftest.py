@@ -27,11 +27,14 @@ def tiny_config(**overrides) -> LeadconvConfig:
         "world_size": "tiny",
         "world_seed": 7,
         "split": {"holdout_days": 30, "calibration_frac": 0.25},
-        "gates": {"min_holdout_positives": 3},
+        # plumbing tests on a tiny holdout (~30 T1 positives): the evidence bounds are relaxed so
+        # that the tiny world still promotes; the defaults would say "insufficient evidence"
+        "gates": {"min_holdout_positives": 3, "max_pr_auc_se": 0.15, "evidence_z": 1.0},
         "training": {"n_estimators": 60},
         "scoring_start": "2025-05-01",
     }
-    raw.update(overrides)
+    gates = {**raw["gates"], **overrides.pop("gates", {})}  # type: ignore[dict-item]
+    raw.update(overrides, gates=gates)
     return LeadconvConfig.model_validate(raw)
 
 

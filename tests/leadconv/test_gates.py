@@ -14,6 +14,8 @@ def _metrics(champion: float | None, se: float = 0.02) -> pl.DataFrame:
             "model": "candidate",
             "pr_auc": 0.30,
             "pr_auc_se": se,
+            "pr_auc_diff": 0.05,
+            "pr_auc_diff_se": 0.02,
             "brier_skill": 0.05,
             "positives": 80.0,
             "lift_at_10": 2.5,

@@ -20,6 +20,9 @@ from shared.tracking import MLflowTracker
 from tests.leadconv.conftest import TINY_CUTOFF
 
 SCORE_DAY = "2025-05-11"
+# a lenient gate set for plumbing tests on the tiny world (18 T2 holdout positives): the
+# Brier skill of a good model is within noise of 0 there
+LENIENT = {"pr_auc_ratio_min": 0.5, "min_holdout_positives": 1, "brier_skill_min": -0.05}
 
 
 def _run(job, instance, keys, partition=None, run_config=None):
@@ -160,7 +163,7 @@ def test_failed_gate_keeps_the_previous_champion(salesml_home):
     target = "qualified_within_14d"
     pk = f"{TINY_CUTOFF}|{target}"
     instance = dg.DagsterInstance.ephemeral()
-    lenient = build_defs(tiny_config(gates={"pr_auc_ratio_min": 0.5, "min_holdout_positives": 1}))
+    lenient = build_defs(tiny_config(gates=LENIENT))
     job = lenient.resolve_implicit_global_asset_job_def()
     assert _run(job, instance, ["leadconv/extract", "leadconv/clean"]).success
     assert _run(job, instance, TRAIN, pk).success
@@ -199,7 +202,7 @@ def test_bad_scores_write_nothing_and_unmeasured_drift_does_not_pass(salesml_hom
 
     target = "qualified_within_14d"
     instance = dg.DagsterInstance.ephemeral()
-    defs = build_defs(tiny_config(gates={"pr_auc_ratio_min": 0.5, "min_holdout_positives": 1}))
+    defs = build_defs(tiny_config(gates=LENIENT))
     job = defs.resolve_implicit_global_asset_job_def()
     assert _run(job, instance, ["leadconv/extract", "leadconv/clean"]).success
 

@@ -29,6 +29,22 @@ def test_gate_report_reasons_and_roundtrip():
     assert not gate("x", math.nan, ">=", 0).passed
 
 
+def test_a_named_verdict_shows_in_sentence_markdown_and_roundtrip():
+    import dataclasses
+
+    g = dataclasses.replace(
+        gate("evidence", 1.2, ">=", 1.05), passed=False, verdict="insufficient evidence"
+    )
+    report = GateReport.of([g, gate("ok", 1.0, ">=", 0.5)])
+    assert "-> insufficient evidence" in g.sentence() and "FAIL" not in g.sentence()
+    assert (
+        "**insufficient evidence**" in report.to_markdown() and "FAIL" not in report.to_markdown()
+    )
+    assert not report.passed and report.failed == [g]
+    assert GateReport.from_dict(report.to_dict()) == report
+    assert gate("plain", 0.1, ">=", 0.5).result() == "FAIL"
+
+
 def test_coverage_tolerance_widens_for_small_holdouts():
     lo_big, hi_big = coverage_tolerance(100_000, 0.9, 0.02)
     lo_small, hi_small = coverage_tolerance(100, 0.9, 0.02)
