@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from pricing_assets import models as pm
 from pricing_assets.features import LineEncoders
-from shared.metrics import paired_loss_difference
+from shared.metrics import mae, paired_loss_difference, rmse
 
 
 @dataclass
@@ -49,18 +50,21 @@ class PricingBundle:
 
 def champion_point_comparison(
     holdout: pl.DataFrame, candidate: np.ndarray, champion: PricingBundle
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """The serving champion's point model on a candidate's own holdout lines.
 
     In: holdout ``line_features`` rows (with ``discount`` and ``deal_id``), the
-    candidate's point predictions on them. Out: ``champion_mae`` and
-    ``mae_diff_se``, the cluster-robust (by deal) standard error of the paired
-    difference of absolute errors — the noise of this holdout for the
-    beat-the-champion gate.
+    candidate's point predictions on them. Out: ``champion`` (its ``mae``, ``mse`` there)
+    and ``mse_diff_se``, the cluster-robust (by deal) standard error of the paired
+    difference of squared errors (the loss the point model is trained for) — the noise
+    of this holdout for the beat-the-champion gate.
     """
     y = holdout["discount"].to_numpy()
     champ = champion.predict_discount(holdout)
     _, se = paired_loss_difference(
-        np.abs(candidate - y), np.abs(champ - y), holdout["deal_id"].to_numpy()
+        (candidate - y) ** 2, (champ - y) ** 2, holdout["deal_id"].to_numpy()
     )
-    return {"champion_mae": float(np.mean(np.abs(champ - y))), "mae_diff_se": se}
+    return {
+        "champion": {"mae": mae(y, champ), "mse": rmse(y, champ) ** 2},
+        "mse_diff_se": se,
+    }

@@ -23,7 +23,15 @@ from pricing_assets.features import LineEncoders, fit_encoders
 from pricing_assets.serving import PricingBundle, champion_point_comparison
 from shared import metrics as M
 from shared.drift import psi_frame
-from shared.gates import Gate, GateReport, champion_gate, coverage_tolerance, gate, within_gate
+from shared.gates import (
+    Gate,
+    GateReport,
+    champion_gate,
+    coverage_tolerance,
+    gate,
+    paired_gate,
+    within_gate,
+)
 
 DRIFT_FEATURES = [
     "log_qty",
@@ -108,7 +116,7 @@ def fit_partition(
             empty for real data: truth metrics are then skipped).
         champion: the serving champion when it was trained at an earlier cutoff; its
             point model is scored on this holdout (rows ``point / champion / mae`` and
-            ``point / lightgbm / mae_diff_se``) for the beat-the-champion gate.
+            ``point / lightgbm / mse_diff_se``) for the beat-the-champion gate.
     """
     bu = cfg.bu_id
     train, cal, hold = (
@@ -124,13 +132,13 @@ def fit_partition(
     # point
     point = pm.fit_point_models(train, s)
     for r in pm.point_metrics(point, hold).to_dicts():
-        rows += _rows(bu, cutoff, "point", r["model"], {k: r[k] for k in ("n", "mae", "rmse")})
+        rows += _rows(
+            bu, cutoff, "point", r["model"], {k: v for k, v in r.items() if v is not None}
+        )
     if champion is not None:
         vs = champion_point_comparison(hold, point.predict(hold), champion)
-        rows += _rows(
-            bu, cutoff, "point", "champion", {"n": hold.height, "mae": vs["champion_mae"]}
-        )
-        rows += _rows(bu, cutoff, "point", "lightgbm", {"mae_diff_se": vs["mae_diff_se"]})
+        rows += _rows(bu, cutoff, "point", "champion", {"n": hold.height, **vs["champion"]})
+        rows += _rows(bu, cutoff, "point", "lightgbm", {"mse_diff_se": vs["mse_diff_se"]})
     # range
     rng_model = pm.fit_range_model(
         train, cal, s, cfg.coverage.target, cfg.coverage.mondrian_min_rows
@@ -202,7 +210,7 @@ def fit_partition(
     cur = hold.with_columns(predicted_discount=pl.Series(point.predict(hold)))
     drift = psi_frame(base, cur, [*DRIFT_FEATURES, "predicted_discount"])
     for r in drift.to_dicts():
-        rows += _rows(bu, cutoff, "drift", r["feature"], {"psi": r["psi"]})
+        rows += _rows(bu, cutoff, "drift", r["feature"], {"psi": r["psi"], "p_value": r["p_value"]})
     metrics = pl.DataFrame(rows, schema=METRIC_SCHEMA)
     encoders = fit_encoders(features, (features["split"] == "train").to_numpy())
     return PartitionResult(
@@ -253,7 +261,7 @@ def promotion_gates(
     result_metrics: pl.DataFrame, cfg: BUConfig, champion_cutoff: date | str | None = None
 ) -> GateReport:
     """The gates of a candidate: coverage within tolerance, LightGBM beats the segment-median
-    rule, no crossing, and the champion rules (``mae_vs_champion``).
+    rule within the paired noise, no crossing, and the champion rules (``mse_vs_champion``).
 
     ``champion_cutoff``: the serving champion's cutoff, known at promotion time; with it an
     older candidate is refused whatever its metrics. Without it (the gate checks) only the
@@ -280,12 +288,12 @@ def promotion_gates(
                 hi,
                 f"target {cfg.coverage.target:.2f} ± {cfg.coverage.base_tolerance}, widened to the 99% binomial interval for the effective holdout size {n} (lines of one deal are correlated)",
             ),
-            gate(
-                "point_mae_vs_rule",
-                val("point", "lightgbm", "mae"),
-                "<",
-                val("point", "segment_median", "mae"),
-                "LightGBM MAE must beat the segment-median rule",
+            paired_gate(
+                "point_vs_rule",
+                val("point", "lightgbm", "mse_vs_rule_diff"),
+                val("point", "lightgbm", "mse_vs_rule_se"),
+                "the segment-median rule (holdout MSE, deal-clustered paired SE)",
+                higher_is_better=False,
             ),
             gate(
                 "no_crossing",
@@ -298,26 +306,26 @@ def promotion_gates(
             ),
             champion_gate(
                 _champion_frame(result_metrics, val, champion_cutoff),
-                "mae",
+                "mse",
                 higher_is_better=False,
-                se_col="mae_diff_se",
+                se_col="mse_diff_se",
             ),
         ]
     )
 
 
 def _champion_frame(metrics: pl.DataFrame, val, champion_cutoff: date | str | None) -> pl.DataFrame:
-    """The candidate and champion point MAE in the shape :func:`champion_gate` reads."""
+    """The candidate and champion point MSE in the shape :func:`champion_gate` reads."""
     cutoff = str(metrics["cutoff_date"][0])[:10] if metrics.height else None
     return pl.DataFrame(
         {
             "model": ["candidate", "champion"],
-            "mae": [val("point", "lightgbm", "mae"), val("point", "champion", "mae")],
-            "mae_diff_se": [val("point", "lightgbm", "mae_diff_se"), None],
+            "mse": [val("point", "lightgbm", "mse"), val("point", "champion", "mse")],
+            "mse_diff_se": [val("point", "lightgbm", "mse_diff_se"), None],
             "cutoff_date": [cutoff, cutoff],
             "champion_cutoff": [None if champion_cutoff is None else str(champion_cutoff)[:10]] * 2,
         },
-        schema_overrides={"mae_diff_se": pl.Float64, "champion_cutoff": pl.Utf8},
+        schema_overrides={"mse_diff_se": pl.Float64, "champion_cutoff": pl.Utf8},
     ).fill_nan(None)
 
 
@@ -411,6 +419,33 @@ def newer_champion_rule(cutoff: date, champion_cutoff: date | str | None) -> Gat
         }
     )
     return champion_gate(frame, "mae", higher_is_better=False)
+
+
+WIN_CALIBRATION_MAE_MAX = 0.10
+
+
+def win_calibration_verdict(y: np.ndarray, p: np.ndarray) -> GateReport:
+    """Whether predicted win probabilities are calibrated on ``len(y)`` out-of-time quotes,
+    allowing for how few they are: calibration MAE (5 equal-mass bins) <= 0.10 + 2.5 x
+    :func:`shared.metrics.calibration_mae_noise` (the MAE the true probabilities show on
+    this sample by chance), and Brier score not worse than the base rate's beyond the
+    paired bootstrap SE. On ~50 quotes the true probabilities have a calibration MAE of
+    ~0.08 and a bare 0.10 / skill > 0 test fires on noise."""
+    noise = M.calibration_mae_noise(p, 5)
+    base = np.full(len(y), float(np.mean(y)))
+    diff, se = M.paired_bootstrap_difference(M.brier, y, base, p, n_boot=200)
+    return GateReport.of(
+        [
+            gate(
+                "win_calibration_mae",
+                M.calibration_mae(y, p, 5),
+                "<=",
+                WIN_CALIBRATION_MAE_MAX + 2.5 * noise,
+                f"0.10 + 2.5 x chance MAE {noise:.3f} on {len(y)} quotes",
+            ),
+            paired_gate("win_brier_vs_base_rate", diff, se, "the base rate (Brier, paired SE)"),
+        ]
+    )
 
 
 def win_holdout_predictions(

@@ -17,9 +17,9 @@ from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
 from shared import lifecycle
 from shared.dagster_helpers import md_table, not_measured, numeric_metadata, warehouse_metadata
-from shared.drift import psi_label
+from shared.drift import psi_alarm, psi_label
 from shared.gates import GateReport
-from shared.metrics import brier_skill, calibration_bins, calibration_mae
+from shared.metrics import calibration_bins, calibration_mae
 from shared.modelcard import write_model_card
 from shared.tracking import MLflowTracker
 
@@ -173,23 +173,41 @@ def metrics_check_result(report: GateReport, names: list[str]) -> dg.AssetCheckR
 
 
 def drift_check_result(model_metrics: pl.DataFrame) -> dg.AssetCheckResult:
-    """WARN drift check from the ``drift`` rows (PSI) of ``model_metrics``.
+    """WARN drift check from the ``drift`` rows (PSI and its p-value) of ``model_metrics``.
 
-    Nothing measured (no drift rows, or only NaN PSI) is its own state: a failed
-    check with ``measured: False`` and the reason, never a pass.
+    A feature drifts when its PSI is above 0.25 *and* sampling alone explains it with
+    probability below 1% (:func:`shared.drift.psi_alarm`): a few hundred holdout lines give
+    large PSIs by chance. Nothing measured (no drift rows, or only NaN PSI) is its own
+    state: a failed check with ``measured: False`` and the reason, never a pass.
     """
-    d = model_metrics.filter(pl.col("component") == "drift").select(
-        feature=pl.col("model"), psi=pl.col("value")
-    )
-    d = d.filter(pl.col("psi").is_not_nan())
+    rows = model_metrics.filter(pl.col("component") == "drift")
+    d = rows.pivot(on="metric", index="model", values="value") if rows.height else rows
+    if not d.height or "psi" not in d.columns:
+        return not_measured("model_metrics has no PSI rows")
+    d = d.rename({"model": "feature"}).filter(pl.col("psi").is_not_nan())
     if not d.height:
         return not_measured("model_metrics has no finite PSI rows")
-    d = d.with_columns(status=pl.col("psi").map_elements(psi_label, return_dtype=pl.Utf8))
-    worst = float(d["psi"].max())
+    if "p_value" not in d.columns:
+        d = d.with_columns(p_value=pl.lit(float("nan")))
+    d = d.with_columns(
+        status=pl.col("psi").map_elements(psi_label, return_dtype=pl.Utf8),
+        alarm=pl.struct("psi", "p_value").map_elements(
+            lambda r: psi_alarm(r["psi"], r["p_value"]), return_dtype=pl.Boolean
+        ),
+    )
+    alarms = d.filter(pl.col("alarm"))["feature"].to_list()
     return dg.AssetCheckResult(
-        passed=bool(worst <= 0.25),
+        passed=not alarms,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"measured": True, "max_psi": worst, "psi": dg.MetadataValue.md(md_table(d))},
+        description=f"drifted (PSI > 0.25, p < 0.01): {alarms}"
+        if alarms
+        else "no drift beyond noise",
+        metadata={
+            "measured": True,
+            "max_psi": float(d["psi"].max()),
+            "drifted": ", ".join(alarms),
+            "psi": dg.MetadataValue.md(md_table(d)),
+        },
     )
 
 
@@ -247,11 +265,11 @@ def no_crossing(
 def point_beats_rule(
     cfg: PricingConfig, context, tracker: MLflowTracker, point_model, model_metrics
 ):
-    return _gates_check(cfg, context, tracker, model_metrics, ["point_mae_vs_rule"], point_model)
+    return _gates_check(cfg, context, tracker, model_metrics, ["point_vs_rule"], point_model)
 
 
 def beats_champion(cfg: PricingConfig, context, tracker: MLflowTracker, point_model, model_metrics):
-    return _gates_check(cfg, context, tracker, model_metrics, ["mae_vs_champion"], point_model)
+    return _gates_check(cfg, context, tracker, model_metrics, ["mse_vs_champion"], point_model)
 
 
 def win_calibration(cfg: PricingConfig, context, win_probability, quotes) -> dg.AssetCheckResult:
@@ -259,14 +277,18 @@ def win_calibration(cfg: PricingConfig, context, win_probability, quotes) -> dg.
     y, p = training.win_holdout_predictions(
         quotes, win_probability["model"], bu, cutoff, cfg.bu(bu).horizons.win_holdout_days
     )
-    mae_cal, skill = calibration_mae(y, p), brier_skill(y, p)
+    if len(y) == 0:
+        return not_measured("no out-of-time quotes closed in the holdout window")
+    verdict = training.win_calibration_verdict(y, p)
     return dg.AssetCheckResult(
-        passed=bool(mae_cal <= 0.10 and skill > 0),
+        passed=verdict.passed,
         severity=dg.AssetCheckSeverity.WARN,
+        description=verdict.summary(),
         metadata={
-            "calibration_mae": float(mae_cal),
-            "brier_skill": float(skill),
+            "measured": True,
             "n": len(y),
+            "calibration_mae": float(calibration_mae(y, p, 5)),
+            "gates": dg.MetadataValue.md(verdict.to_markdown()),
             "bins": dg.MetadataValue.md(md_table(calibration_bins(y, p, 5))),
         },
     )
@@ -342,8 +364,9 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
         )(bind(beats_champion, cfg)),
         check(
             "win_probability",
-            "Win-probability calibration on the out-of-time quotes (equal-mass bins): WARN above 0.10 "
-            "calibration MAE or non-positive Brier skill.",
+            "Win-probability calibration on the out-of-time quotes (5 equal-mass bins): WARN when "
+            "the calibration MAE exceeds 0.10 + 2.5 x the MAE a calibrated model shows on this many "
+            "quotes by chance, or the Brier score loses to the base rate beyond its paired SE.",
             blocking=False,
             extra=ins("quotes"),
         )(bind(win_calibration, cfg)),

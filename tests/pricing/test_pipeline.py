@@ -157,7 +157,7 @@ def test_backfill_of_an_older_cutoff_leaves_the_newer_champion_serving(
     assert res.success
     beat = next(e for e in res.get_asset_check_evaluations() if e.check_name == "beats_champion")
     assert beat.passed and "skipped" not in beat.description
-    assert "mae_vs_champion" in beat.description
+    assert "mse_vs_champion" in beat.description
     metrics = query_warehouse(
         "SELECT * FROM pricing.model_metrics WHERE component = 'point' AND model = 'champion' "
         "AND metric = 'mae'"
