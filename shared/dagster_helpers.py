@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -105,13 +105,32 @@ def not_measured(reason: str) -> dg.AssetCheckResult:
 
 
 def bind(fn: Callable[..., Any], value: Any) -> Callable[..., Any]:
-    """``fn`` with its first argument (the location config, or another build-time value)
+    """``fn`` with its first parameter (the location config, or another build-time value)
     bound, keeping its name and docstring, so Dagster sees only the remaining parameters
-    (context, inputs, resources). How module-level asset functions get their config
-    without reading it at import time."""
-    bound = functools.partial(fn, value)
+    (context, inputs, resources, run config). How module-level asset functions get their
+    config without reading it at import time.
+
+    The signature Dagster reads has its annotations resolved (``eval_str``): modules use
+    ``from __future__ import annotations``, and a run-config class named only by a string
+    cannot be resolved from a ``functools.partial``.
+    """
+    sig = inspect.signature(fn, eval_str=True)
+    params = list(sig.parameters.values())[1:]
+    if inspect.isgeneratorfunction(fn):
+
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            return (yield from fn(value, *args, **kwargs))
+    else:
+
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            return fn(value, *args, **kwargs)
+
     for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
         setattr(bound, attr, getattr(fn, attr))
+    bound.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    bound.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not p.empty}
+    if sig.return_annotation is not sig.empty:
+        bound.__annotations__["return"] = sig.return_annotation
     return bound
 
 

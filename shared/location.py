@@ -60,6 +60,13 @@ class Location:
         """``AssetIn`` of each named asset of this location, keyed by its name."""
         return {n: dg.AssetIn(self.key(n)) for n in names}
 
+    def asset_kwargs(self, code_version: str = "1") -> dict[str, Any]:
+        """The keyword arguments every asset of the location takes: its group (the location
+        name), the owners and the code version."""
+        from shared.dagster_helpers import OWNERS
+
+        return {"group_name": self.name, "owners": OWNERS, "code_version": code_version}
+
     def table(self, name: str) -> str:
         """Warehouse name of one of the location's tables: ``<location>.<name>``."""
         return f"{self.name}.{name}"

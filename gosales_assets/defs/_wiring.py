@@ -6,16 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from gosales_assets.location import LOCATION
-from shared.dagster_helpers import OWNERS, bind
+from shared.dagster_helpers import bind
 
 __all__ = ["CODE_VERSION", "COMMON", "RAW", "bind", "ins"]
 
 CODE_VERSION = "1"
-COMMON: dict[str, Any] = {
-    "group_name": LOCATION.name,
-    "owners": OWNERS,
-    "code_version": CODE_VERSION,
-}
+COMMON: dict[str, Any] = LOCATION.asset_kwargs(CODE_VERSION)
 RAW = ("customers", "transactions", "install_base")
 
 

@@ -28,25 +28,18 @@ Each stage module exposes ``build(cfg, parts) -> list``; ``parts`` is
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
 
 from leadconv_assets.config import LeadconvConfig
-from shared.dagster_helpers import OWNERS
 from shared.location import Location
 from shared.partitions import cutoff_multi_partitions
 
 LOCATION = Location("leadconv", "target", "leadconv")
 CODE_VERSION = "1"
 model_name = LOCATION.model_name  # registered MLflow model of a target: leadconv_<target>
-COMMON: dict[str, Any] = {
-    "group_name": LOCATION.name,
-    "owners": OWNERS,
-    "code_version": CODE_VERSION,
-}
+COMMON: dict[str, Any] = LOCATION.asset_kwargs(CODE_VERSION)
 
 
 def clean_in() -> dict[str, dg.AssetIn]:
@@ -67,26 +60,3 @@ def partitions(cfg: LeadconvConfig) -> dict[str, dg.PartitionsDefinition]:
         "training": cutoff_multi_partitions(LOCATION.dim, list(cfg.targets), cfg.cutoffs),
         "daily": dg.DailyPartitionsDefinition(start_date=cfg.scoring_start.isoformat()),
     }
-
-
-def with_cfg(fn: Callable[..., Any], cfg: LeadconvConfig) -> Callable[..., Any]:
-    """``fn`` with its ``cfg`` parameter bound, so Dagster sees only the other parameters
-    (a stage's module-level asset functions take the config as ``cfg``)."""
-    sig = inspect.signature(fn, eval_str=True)
-    params = [p for name, p in sig.parameters.items() if name != "cfg"]
-    if inspect.isgeneratorfunction(fn):
-
-        def bound(*args, **kwargs):
-            return (yield from fn(*args, cfg=cfg, **kwargs))
-    else:
-
-        def bound(*args, **kwargs):
-            return fn(*args, cfg=cfg, **kwargs)
-
-    bound.__name__ = bound.__qualname__ = fn.__name__
-    bound.__doc__, bound.__module__ = fn.__doc__, fn.__module__
-    bound.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
-    bound.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not p.empty}
-    if sig.return_annotation is not sig.empty:
-        bound.__annotations__["return"] = sig.return_annotation
-    return bound

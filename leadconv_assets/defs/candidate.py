@@ -11,17 +11,17 @@ import dagster as dg
 from leadconv_assets import candidate as lc_candidate
 from leadconv_assets import training
 from leadconv_assets.config import LeadconvConfig
-from leadconv_assets.defs import COMMON, LOCATION, check, clean_in, with_cfg
+from leadconv_assets.defs import COMMON, LOCATION, check, clean_in
 from leadconv_assets.defs.reports import model_card_output
 from shared import lifecycle
-from shared.dagster_helpers import md_table, numeric_metadata, warehouse_metadata
+from shared.dagster_helpers import bind, md_table, numeric_metadata, warehouse_metadata
 from shared.tracking import MLflowTracker
 
 HOLDOUT_COLUMNS = ("model", "n", "positives", "pr_auc", "auc", "brier_skill", "lift_at_10")
 
 
 def leadconv_candidate(
-    context, tracker: MLflowTracker, features, labels, clean, cfg: LeadconvConfig
+    cfg: LeadconvConfig, context, tracker: MLflowTracker, features, labels, clean
 ):
     cutoff, target = LOCATION.partition(context)
     name, pk = LOCATION.model_name(target), str(context.partition_key)
@@ -153,5 +153,5 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
                 ),
             ],
             name="leadconv_candidate",
-        )(with_cfg(leadconv_candidate, cfg)),
+        )(bind(leadconv_candidate, cfg)),
     ]

@@ -11,13 +11,13 @@ from leadconv_assets import features as lc_features
 from leadconv_assets import labels as lc_labels
 from leadconv_assets import schemas as lc_schemas
 from leadconv_assets.config import LeadconvConfig, end_of_day
-from leadconv_assets.defs import COMMON, LOCATION, check, clean_in, with_cfg
-from shared.dagster_helpers import schema_check_result, warehouse_metadata
+from leadconv_assets.defs import COMMON, LOCATION, check, clean_in
+from shared.dagster_helpers import bind, schema_check_result, warehouse_metadata
 
 KEYS = ["org_id", "enrollment_id"]
 
 
-def features(context, clean: dict, cfg: LeadconvConfig):
+def features(cfg: LeadconvConfig, context, clean: dict):
     cutoff, target = LOCATION.partition(context)
     tables, at = clean["tables"], end_of_day(cutoff)
     frame, n = lc_features.partition_features(tables, cutoff, at, cfg.feature_window, target)
@@ -36,7 +36,7 @@ def features(context, clean: dict, cfg: LeadconvConfig):
     )
 
 
-def labels(context, clean: dict, cfg: LeadconvConfig):
+def labels(cfg: LeadconvConfig, context, clean: dict):
     cutoff, target = LOCATION.partition(context)
     frame = lc_labels.partition_labels(cfg, clean["tables"], target, cutoff, end_of_day(cutoff))
     yield dg.Output(frame, metadata=lc_labels.label_summary(frame))
@@ -73,7 +73,7 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             "response latency, time of day and week, contact source/region/demographics, campaign, steps "
             "and variants sent — all as of the decision time.",
             **COMMON,
-        )(with_cfg(features, cfg)),
+        )(bind(features, cfg)),
         dg.asset(
             key=LOCATION.key("labels"),
             partitions_def=parts["training"],
@@ -93,5 +93,5 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             "windows are null, never negatives); enrollments resolved before the decision time are "
             "flagged and excluded.",
             **COMMON,
-        )(with_cfg(labels, cfg)),
+        )(bind(labels, cfg)),
     ]

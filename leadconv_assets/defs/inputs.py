@@ -11,12 +11,12 @@ import polars as pl
 from leadconv_assets import clean as lc_clean
 from leadconv_assets import extract as lc_extract
 from leadconv_assets.config import LeadconvConfig
-from leadconv_assets.defs import COMMON, LOCATION, with_cfg
-from shared.dagster_helpers import md_table, numeric_metadata
+from leadconv_assets.defs import COMMON, LOCATION
+from shared.dagster_helpers import bind, md_table, numeric_metadata
 from shared.sources import SourceResource
 
 
-def extract(context, source: SourceResource, cfg: LeadconvConfig) -> dict:
+def extract(cfg: LeadconvConfig, context, source: SourceResource) -> dict:
     snap, described = lc_extract.snapshot_source(
         source.resolved_uri(), source.world_size, source.world_seed, cfg.world_variant
     )
@@ -58,7 +58,7 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             "foreign keys, timestamps out of range or before the enrollment) and writes an immutable "
             "timestamped snapshot. Nothing is written when a gate fails.",
             **COMMON,
-        )(with_cfg(extract, cfg)),
+        )(bind(extract, cfg)),
         dg.asset(
             key=LOCATION.key("clean"),
             ins={"extract": dg.AssetIn(LOCATION.key("extract"))},

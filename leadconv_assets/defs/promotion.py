@@ -9,14 +9,14 @@ import dagster as dg
 
 from leadconv_assets import training
 from leadconv_assets.config import LeadconvConfig
-from leadconv_assets.defs import COMMON, LOCATION, with_cfg
+from leadconv_assets.defs import COMMON, LOCATION
 from shared import lifecycle
-from shared.dagster_helpers import warehouse_metadata
+from shared.dagster_helpers import bind, warehouse_metadata
 from shared.tracking import MLflowTracker
 
 
 def promoted_model(
-    context, tracker: MLflowTracker, candidate_model, holdout_metrics, cfg: LeadconvConfig
+    cfg: LeadconvConfig, context, tracker: MLflowTracker, candidate_model, holdout_metrics
 ):
     cutoff, target = LOCATION.partition(context)
     gates = training.promotion_gates(holdout_metrics, cfg.gates)
@@ -42,5 +42,5 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             "when every gate passes (PR-AUC beats the rules baseline by 1.05 x beyond noise, Brier "
             "skill > 0).",
             **COMMON,
-        )(with_cfg(promoted_model, cfg)),
+        )(bind(promoted_model, cfg)),
     ]

@@ -11,13 +11,13 @@ import polars as pl
 from leadconv_assets import recommend as lc_recommend
 from leadconv_assets.candidate import Candidate
 from leadconv_assets.config import LeadconvConfig
-from leadconv_assets.defs import COMMON, LOCATION, clean_in, with_cfg
-from shared.dagster_helpers import warehouse_metadata
+from leadconv_assets.defs import COMMON, LOCATION, clean_in
+from shared.dagster_helpers import bind, warehouse_metadata
 from shared.home import reports_dir
 from shared.modelcard import render_model_card
 
 
-def campaign_recommendations(context, clean: dict, cfg: LeadconvConfig) -> pl.DataFrame:
+def campaign_recommendations(cfg: LeadconvConfig, context, clean: dict) -> pl.DataFrame:
     tables, as_of = clean["tables"], clean["as_of"]
     folder = reports_dir() / LOCATION.name
     effects, recs, report, path = lc_recommend.campaign_report(cfg, tables, as_of, folder)
@@ -60,5 +60,5 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             "prompt / delay / channel edits and the A/B sample size to confirm each. A report for a "
             "person: nothing changes automatically.",
             **COMMON,
-        )(with_cfg(campaign_recommendations, cfg)),
+        )(bind(campaign_recommendations, cfg)),
     ]

@@ -11,8 +11,8 @@ from leadconv_assets import schemas as lc_schemas
 from leadconv_assets import scores_db
 from leadconv_assets import scoring as lc_scoring
 from leadconv_assets.config import LeadconvConfig, end_of_day
-from leadconv_assets.defs import COMMON, LOCATION, check, clean_in, with_cfg
-from shared.dagster_helpers import numeric_metadata, schema_check_result, warehouse_metadata
+from leadconv_assets.defs import COMMON, LOCATION, check, clean_in
+from shared.dagster_helpers import bind, numeric_metadata, schema_check_result, warehouse_metadata
 from shared.partitions import to_date
 from shared.tracking import MLflowTracker
 
@@ -29,7 +29,7 @@ class LeadScoresConfig(dg.Config):
 
 
 def lead_scores(
-    context, config: LeadScoresConfig, tracker: MLflowTracker, clean: dict, cfg: LeadconvConfig
+    cfg: LeadconvConfig, context, config: LeadScoresConfig, tracker: MLflowTracker, clean: dict
 ):
     split = config.split or cfg.scoring.split
     dry_run = cfg.scoring.dry_run if config.dry_run is None else config.dry_run
@@ -114,5 +114,5 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             "DuckDB file under the home. Split all/test/train (default test = rows the model was not "
             "trained on); dry_run counts without writing.",
             **COMMON,
-        )(with_cfg(lead_scores, cfg)),
+        )(bind(lead_scores, cfg)),
     ]
