@@ -24,12 +24,36 @@ ICP_SCHEMA = {
     "cutoff_date": pl.Date,
     "as_of_date": pl.Date,
     "prediction_window_months": pl.Int32,
-    "customer_id": pl.Int64,
+    "customer_id": pl.Int64,  # or the customers' string type: see icp_schema
     "customer_name": pl.Utf8,
     "icp_score": pl.Float64,
     "calibration_method": pl.Utf8,
     "rank": pl.Int32,
 }
+
+
+def icp_schema(customers: pl.DataFrame) -> dict[str, pl.DataType]:
+    """``ICP_SCHEMA`` with ``customer_id`` of the customers' id type (integer or string:
+    string ids keep their leading zeros), e.g. for the empty frame of a division
+    without a champion, so every division's rows concatenate."""
+    dtype = customers.schema.get("customer_id", pl.Int64)
+    return {**ICP_SCHEMA, "customer_id": dtype}
+
+
+def display_name(transactions: pl.DataFrame, division: str) -> str:
+    """The data's spelling of division key ``division`` (``CAD Seats`` for ``cad_seats``):
+    the validated transactions' ``division_name``; the key when the data has none."""
+    if "division_name" not in transactions.columns:
+        return division
+    names = (
+        transactions.filter(pl.col("division") == division)
+        .get_column("division_name")
+        .unique()
+        .sort()
+    )
+    return names[0] if len(names) else division
+
+
 REQUIRED_META = ("features", "cutoff", "window_months", "calibration_method")
 
 
@@ -71,7 +95,7 @@ def score_division(
         .with_columns(
             run_id=pl.lit(champ.run_id),
             model_version=pl.lit(champ.version),
-            division_name=pl.lit(division),
+            division_name=pl.lit(display_name(transactions, division)),
             cutoff_date=pl.lit(to_date(meta["cutoff"])),
             as_of_date=pl.lit(as_of),
             prediction_window_months=pl.lit(int(meta["window_months"]), pl.Int32),
