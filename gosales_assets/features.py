@@ -3,7 +3,11 @@
 Input: the validated contract tables (``transactions``, ``customers``, optional
 install base ``assets``), a cutoff date ``C`` and the target division.
 Output: ``customer_id`` plus Float64 feature columns, one row per customer
-created on or before ``C``, sorted by ``customer_id``.
+created on or before ``C``, sorted by ``customer_id``. Ids may be integers or
+strings (leading zeros kept): they are mapped to dense codes once and the grids
+of :mod:`gosales_assets.aggregates` are computed on codes, so string ids give the
+same rows and values as integer ids. Returns net into revenue and margin and are
+not counted as invoices (the rule is in :mod:`gosales_assets.labels`).
 
 Only rows dated ``<= C`` are read: transactions by ``order_date``, customers by
 ``created_date``, assets by ``purchase_date`` (an asset's ``expiration_date`` is
