@@ -26,6 +26,7 @@ with the table, column, count and example rows; callers write nothing then.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import pandera.polars as pa
@@ -194,6 +195,19 @@ def _unusable(name: str) -> bool:
     except ValueError:
         return True
     return False
+
+
+def division_display_names(transactions: pl.DataFrame, names: Iterable[str] = ()) -> dict[str, str]:
+    """Division key -> the data's spelling (``cad_seats`` -> ``CAD Seats``), for outputs:
+    from the validated transactions' ``division_name`` and then ``names`` (e.g. the
+    scores' ``division_name``); a key the data never spells is absent (show the key)."""
+    out: dict[str, str] = {}
+    if "division_name" in transactions.columns:
+        pairs = transactions.select("division", "division_name").unique().sort("division_name")
+        out.update(dict(zip(pairs["division"], pairs["division_name"], strict=True)))
+    for name in sorted(set(names)):
+        out.setdefault(partition_key(name), name)
+    return out
 
 
 def with_division_keys(frame: pl.DataFrame, keys: dict[str, str]) -> pl.DataFrame:

@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 
 from gosales_assets import features as gs_features
+from gosales_assets import schemas as gs_schemas
 from gosales_assets import training
 from shared.lifecycle import MODEL_META
 from shared.partitions import to_date
@@ -38,20 +39,6 @@ def icp_schema(customers: pl.DataFrame) -> dict[str, pl.DataType]:
     without a champion, so every division's rows concatenate."""
     dtype = customers.schema.get("customer_id", pl.Int64)
     return {**ICP_SCHEMA, "customer_id": dtype}
-
-
-def display_name(transactions: pl.DataFrame, division: str) -> str:
-    """The data's spelling of division key ``division`` (``CAD Seats`` for ``cad_seats``):
-    the validated transactions' ``division_name``; the key when the data has none."""
-    if "division_name" not in transactions.columns:
-        return division
-    names = (
-        transactions.filter(pl.col("division") == division)
-        .get_column("division_name")
-        .unique()
-        .sort()
-    )
-    return names[0] if len(names) else division
 
 
 REQUIRED_META = ("features", "cutoff", "window_months", "calibration_method")
@@ -95,7 +82,9 @@ def score_division(
         .with_columns(
             run_id=pl.lit(champ.run_id),
             model_version=pl.lit(champ.version),
-            division_name=pl.lit(display_name(transactions, division)),
+            division_name=pl.lit(
+                gs_schemas.division_display_names(transactions).get(division, division)
+            ),
             cutoff_date=pl.lit(to_date(meta["cutoff"])),
             as_of_date=pl.lit(as_of),
             prediction_window_months=pl.lit(int(meta["window_months"]), pl.Int32),

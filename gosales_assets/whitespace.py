@@ -41,6 +41,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from gosales_assets.labels import is_purchase, micro, return_line
+from gosales_assets.schemas import division_display_names
 from shared.config import StrictModel
 from shared.partitions import add_months, partition_key
 
@@ -236,18 +237,6 @@ def _reason(row: Mapping[str, object]) -> str:
     return text if len(text) <= REASON_MAX_CHARS else text[: REASON_MAX_CHARS - 1] + "…"
 
 
-def _display_names(icp_scores: pl.DataFrame, transactions: pl.DataFrame) -> dict[str, str]:
-    """Division key -> the name the data spells (``cad_seats`` -> ``CAD Seats``): from the
-    transactions' ``division_name`` (validated inputs) and the scores' ``division_name``."""
-    out: dict[str, str] = {}
-    if "division_name" in transactions.columns:
-        pairs = transactions.select("division", "division_name").unique().sort("division_name")
-        out.update(dict(zip(pairs["division"], pairs["division_name"], strict=True)))
-    for name in icp_scores.get_column("division_name").unique().sort().to_list():
-        out.setdefault(partition_key(name), name)
-    return out
-
-
 def rank_whitespace(
     icp_scores: pl.DataFrame,
     transactions: pl.DataFrame,
@@ -271,7 +260,7 @@ def rank_whitespace(
     last_activity = owned.group_by("customer_id").agg(last_date=pl.col("last_date").max())
 
     # Computed on division keys (as in the transactions), shown as the data spells them.
-    display = _display_names(icp_scores, transactions)
+    display = division_display_names(transactions, icp_scores["division_name"])
     scored = icp_scores.select(
         "customer_id",
         division=pl.col("division_name").replace_strict(

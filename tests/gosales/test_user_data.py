@@ -283,3 +283,29 @@ def test_colliding_division_names_in_the_data_are_rejected_naming_the_table(tiny
     v = next(v for v in info.value.violations if v.column == "division")
     assert v.table == "transactions" and "'HARDWARE', 'hardware' -> 'hardware'" in v.rule
     assert v.n_rows > 3  # every row of both spellings
+
+
+def test_output_schemas_take_integer_or_string_ids_only():
+    from datetime import date
+
+    from gosales_assets.output_schemas import IcpScoresSchema
+    from gosales_assets.scoring import icp_schema
+
+    row = {
+        "run_id": ["r"],
+        "model_version": ["1"],
+        "division_name": ["CAD Seats"],
+        "cutoff_date": [date(2024, 1, 31)],
+        "as_of_date": [date(2024, 7, 31)],
+        "prediction_window_months": pl.Series([6], dtype=pl.Int32),
+        "customer_name": ["a"],
+        "icp_score": [0.5],
+        "calibration_method": ["sigmoid"],
+        "rank": pl.Series([1], dtype=pl.Int32),
+    }
+    for ids in (["000123"], [123]):
+        assert IcpScoresSchema.validate(pl.DataFrame({**row, "customer_id": ids})).height == 1
+    with pytest.raises(Exception, match="integer or a string"):
+        IcpScoresSchema.validate(pl.DataFrame({**row, "customer_id": [1.5]}))
+    strings = pl.DataFrame({"customer_id": ["000123"]})
+    assert icp_schema(strings)["customer_id"] == pl.String  # the empty frame of no champion
