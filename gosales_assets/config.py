@@ -20,15 +20,22 @@ from pydantic import Field, field_validator, model_validator
 from gosales_assets.whitespace import WhitespaceConfig
 from shared.config import (
     MonthEnd,
-    PartitionName,
     PositiveMonths,
     StrictModel,
     load_yaml_config,
+    partition_key_list,
+    partition_key_name,
 )
 from shared.lgbm import LGBMSettings
-from shared.partitions import add_months
+from shared.partitions import add_months, partition_key
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
+
+# Divisions are given as partition keys (``cad_seats``) or as the data spells them
+# (``CAD Seats``): both become the key (shared.partitions.partition_key), the name the
+# partitions, lake folders and model names use; the data's values are mapped alike.
+DivisionKey = partition_key_name("division")
+DivisionKeys = partition_key_list("division")
 
 
 class FloorOverride(StrictModel):
@@ -57,7 +64,7 @@ class GateConfig(StrictModel):
     # 25 positives give ~0.06.
     max_auc_se: float = Field(default=0.04, gt=0)
     # Per-division overrides of the absolute floors (weak-signal divisions).
-    overrides: dict[PartitionName, FloorOverride] = Field(default_factory=dict)
+    overrides: dict[DivisionKey, FloorOverride] = Field(default_factory=dict)
 
     def floors_for(self, division: str) -> dict[str, float]:
         base = {
@@ -65,6 +72,7 @@ class GateConfig(StrictModel):
             "lift10_min": self.lift10_min,
             "calibration_mae_max": self.calibration_mae_max,
         }
+        division = partition_key(division)
         if division in self.overrides:
             base.update(self.overrides[division].model_dump(exclude_none=True))
         return base
@@ -86,10 +94,10 @@ class TrainingConfig(LGBMSettings):
 class GosalesConfig(StrictModel):
     """Everything gosales needs to build its definitions."""
 
-    divisions: list[PartitionName] = Field(min_length=1)
+    divisions: DivisionKeys = Field(min_length=1)
     cutoffs: list[MonthEnd] = Field(min_length=1)
     window_months: PositiveMonths = 6
-    window_overrides: dict[PartitionName, PositiveMonths] = Field(default_factory=dict)
+    window_overrides: dict[DivisionKey, PositiveMonths] = Field(default_factory=dict)
     world_size: str = "demo"
     world_seed: int = 42
     training: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -111,8 +119,8 @@ class GosalesConfig(StrictModel):
         return self
 
     def window_for(self, division: str) -> int:
-        """Label window in months for ``division``."""
-        return self.window_overrides.get(division, self.window_months)
+        """Label window in months for ``division`` (a key or the data's name)."""
+        return self.window_overrides.get(partition_key(division), self.window_months)
 
     def holdout_cutoff(self, cutoff: date, division: str) -> date:
         """Out-of-time holdout cutoff: the training label window's end."""

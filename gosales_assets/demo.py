@@ -8,6 +8,7 @@ import polars as pl
 from gosales_assets.config import load_config
 from gosales_assets.training import promotion_gates
 from shared.dagster_helpers import md_table
+from shared.partitions import partition_key
 from shared.storage import read_lake
 
 INPUTS = [
@@ -70,9 +71,12 @@ def summarize() -> str:
         )
     scores = read_lake(["gosales", "icp_scores"])
     scored = (
-        scores.group_by("division_name")
+        scores.with_columns(  # the data's spelling (CAD Seats) back to its key (cad_seats)
+            division=pl.col("division_name").map_elements(partition_key, return_dtype=pl.Utf8)
+        )
+        .group_by("division")
         .len()
-        .rename({"division_name": "division", "len": "scored"})
+        .rename({"len": "scored"})
         if scores.height
         else pl.DataFrame(
             {"division": [], "scored": []}, schema={"division": pl.Utf8, "scored": pl.UInt32}

@@ -3,7 +3,11 @@
 Input: the validated contract tables (``transactions``, ``customers``, optional
 install base ``assets``), a cutoff date ``C`` and the target division.
 Output: ``customer_id`` plus Float64 feature columns, one row per customer
-created on or before ``C``, sorted by ``customer_id``.
+created on or before ``C``, sorted by ``customer_id``. Ids may be integers or
+strings (leading zeros kept): they are mapped to dense codes once and the grids
+of :mod:`gosales_assets.aggregates` are computed on codes, so string ids give the
+same rows and values as integer ids. Returns net into revenue and margin and are
+not counted as invoices (the rule is in :mod:`gosales_assets.labels`).
 
 Only rows dated ``<= C`` are read: transactions by ``order_date``, customers by
 ``created_date``, assets by ``purchase_date`` (an asset's ``expiration_date`` is
@@ -50,11 +54,16 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from gosales_assets import aggregates as agg
+from gosales_assets import labels as gs_labels
+from gosales_assets.aggregates import OFFSET_DAYS as OFFSET_DAYS  # re-exported (bench)
+from gosales_assets.aggregates import WINDOWS
 from gosales_assets.labels import population
-from shared.partitions import add_months
 
-WINDOWS = (3, 6, 12, 24)
-OFFSET_DAYS = 60
+# Module attribute (not ``agg.invoice_aggregates`` at the call) so tests can swap it for a
+# leaky version and see the truncation check fail.
+_invoice_aggregates = agg.invoice_aggregates
+
 NEVER_DAYS = 3650.0  # recency / expiry horizon used when there is no event
 SHARE_PRIOR = 5.0  # pseudo-invoices of the population share in the smoothed target share
 ID_COLUMNS = ("customer_id", "label", "snapshot", "group", "true_prob")
@@ -87,267 +96,12 @@ def truncate_inputs(
     return tx, cu, ab
 
 
-# Per customer × division sums of ``_invoice_aggregates`` that become per-division columns.
-_DIVISION_SUMS = (
-    *[f"{kind}_{w}m" for w in WINDOWS for kind in ("tx", "rev")],
-    "gp_12m",
-    "tx_12m_off60",
-    "rev_12m_off60",
-    *[f"q{q}_24m" for q in range(1, 5)],
-    "tx_all",
-    "n_dates",
-)
 _HEAD = ("customer_id", "cal_window_start_month", "cust_tenure_days")
-
-
-_EPOCH = date(1970, 1, 1)
-_NO_DAY = float("nan")  # "no such date" in the day-number arrays (becomes null)
-# Money is summed in integer micro-units. Float addition is not associative, and the streaming
-# engine hands the lines of an invoice and the invoices of a customer to the sums in an order
-# that depends on thread timing: float sums then differ in the last bits from run to run, which
-# moves LightGBM's bin edges and so the model (same seed, same data, different scores). Integer
-# sums (and float sums of integer values below 2**53, i.e. 9e9 currency units per cell) are
-# exact whatever the order. A micro-unit is far below any currency's smallest coin.
-_MICRO = 1_000_000
-
-
-def _micro(col: str) -> pl.Expr:
-    """``col`` (currency units, Float64) as Int64 micro-units, rounded to the nearest."""
-    return (pl.col(col) * _MICRO).round().cast(pl.Int64).alias(col)
-
-
-def _day(d: date) -> int:
-    """Days since 1970-01-01 (the physical value of a polars Date)."""
-    return (d - _EPOCH).days
-
-
-def _invoice_aggregates(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
-    """Invoices dated <= cutoff: one row per customer × division code × invoice.
-
-    Input: transaction lines with ``customer_id, division`` (integer code), ``invoice_id,
-    order_date, revenue, gross_profit``. Output: the same keys with the invoice's date
-    (its first line's), revenue and gross profit as Int64 micro-units (exact sums, see
-    ``_MICRO``), in no particular row order; only lines dated <= ``cutoff`` are read.
-    """
-    return (
-        tx.filter(pl.col("order_date") <= cutoff)
-        .group_by("customer_id", "division", "invoice_id")
-        .agg(
-            pl.col("order_date").min(),
-            _micro("revenue").sum(),
-            _micro("gross_profit").sum(),
-        )
-    )
-
-
-def _monthly_lines(tx: pl.LazyFrame, cutoff: date) -> pl.LazyFrame:
-    """Lines of the last 12 months with their month ``x`` (0 = oldest, 11 = newest) and
-    ``revenue`` in Int64 micro-units (see ``_MICRO``), in no particular row order."""
-    start = add_months(cutoff, -12)
-    k = ((pl.lit(cutoff) - pl.col("order_date")).dt.total_days() / 30.4375).floor().clip(0, 11)
-    return tx.filter((pl.col("order_date") > start) & (pl.col("order_date") <= cutoff)).select(
-        "customer_id", "division", (11 - k).cast(pl.Int64).alias("x"), _micro("revenue")
-    )
-
-
-class _Population:
-    """Row of a customer id in the sorted population ``ids`` (the rows of the matrices)."""
-
-    def __init__(self, ids: np.ndarray) -> None:
-        self.ids = ids
-        self.n = len(ids)
-        self._lut: np.ndarray | None = None
-        if self.n and ids[0] >= 0 and ids[-1] <= 8 * self.n + (1 << 20):
-            # Small, non-negative ids: a direct lookup table (faster than a binary search).
-            self._lut = np.full(int(ids[-1]) + 1, -1, dtype=np.int64)
-            self._lut[ids] = np.arange(self.n)
-
-    def rows(self, customer: np.ndarray) -> np.ndarray:
-        """Row of each id in ``customer``; -1 for ids outside the population."""
-        if self.n == 0:
-            return np.full(len(customer), -1, dtype=np.int64)
-        if self._lut is not None:
-            inside = (customer >= 0) & (customer < len(self._lut))
-            out = np.full(len(customer), -1, dtype=np.int64)
-            out[inside] = self._lut[customer[inside]]
-            return out
-        row = np.minimum(np.searchsorted(self.ids, customer), self.n - 1)
-        return np.where(self.ids[row] == customer, row, -1)
-
-
-@dataclass
-class _Cells:
-    """Cell of each kept row in a division × customer grid (``k`` codes × ``n`` rows).
-
-    ``cell`` is ``code * n + row`` for the rows whose customer is in the population
-    (``keep``); grids are ``k × n`` arrays, one contiguous row per division code.
-    """
-
-    n: int
-    k: int
-    keep: np.ndarray
-    cell: np.ndarray
-
-    @classmethod
-    def of(cls, pop: _Population, k: int, customer: np.ndarray, code: np.ndarray) -> _Cells:
-        row = pop.rows(customer)
-        keep = row >= 0
-        return cls(n=pop.n, k=k, keep=keep, cell=code[keep] * pop.n + row[keep])
-
-    def sum(self, weights: np.ndarray | None = None, where: np.ndarray | None = None) -> np.ndarray:
-        """Per cell sum of the kept ``weights`` (row count when None), over the kept rows
-        where ``where`` holds (all when None), as a ``k × n`` Float64 grid."""
-        cell = self.cell if where is None else self.cell[where]
-        if weights is not None and where is not None:
-            weights = weights[where]
-        out = np.bincount(cell, weights=weights, minlength=self.n * self.k)
-        return out.astype(np.float64, copy=False).reshape(self.k, self.n)
-
-    def extreme(self, values: np.ndarray, largest: bool) -> np.ndarray:
-        """Per cell max (``largest``) or min of the kept ``values``; NaN for empty cells."""
-        fill = np.iinfo(np.int64).min if largest else np.iinfo(np.int64).max
-        out = np.full(self.n * self.k, fill, dtype=np.int64)
-        (np.maximum if largest else np.minimum).at(out, self.cell, values)
-        grid = out.astype(np.float64)
-        grid[out == fill] = _NO_DAY
-        return grid.reshape(self.k, self.n)
-
-
-def _division_grids(
-    inv: pl.DataFrame, pop: _Population, k: int, cutoff: date
-) -> dict[str, np.ndarray]:
-    """Division × customer aggregates of the invoices as ``k × n`` grids.
-
-    Input: ``_invoice_aggregates`` rows (division as code ``0..k-1``). Output: name →
-    grid for every name in ``_DIVISION_SUMS`` plus ``last_date``/``first_date`` (day
-    numbers, NaN when the customer never bought from the division). Windows are
-    ``(start, ...]`` on the invoice date; ``tx_12m_off60`` covers the 12 months
-    ending 60 days before the cutoff.
-    """
-    cells = _Cells.of(
-        pop, k, inv.get_column("customer_id").to_numpy(), inv.get_column("division").to_numpy()
-    )
-    day = inv.get_column("order_date").cast(pl.Int64).to_numpy()[cells.keep]
-    # integer micro-units as floats: each cell's sum is exact, so independent of row order
-    rev = inv.get_column("revenue").to_numpy()[cells.keep].astype(np.float64)
-    gp = inv.get_column("gross_profit").to_numpy()[cells.keep].astype(np.float64)
-    off_end = cutoff - timedelta(days=OFFSET_DAYS)
-    off = (day > _day(add_months(off_end, -12))) & (day <= _day(off_end))
-    out: dict[str, np.ndarray] = {}
-    for w in WINDOWS:
-        inside = day > _day(add_months(cutoff, -w))
-        out[f"tx_{w}m"] = cells.sum(where=inside)
-        out[f"rev_{w}m"] = cells.sum(rev, where=inside) / _MICRO
-        if w == 12:
-            out["gp_12m"] = cells.sum(gp, where=inside) / _MICRO
-    out["tx_12m_off60"] = cells.sum(where=off)
-    out["rev_12m_off60"] = cells.sum(rev, where=off) / _MICRO
-    in24 = day > _day(add_months(cutoff, -24))
-    quarter = (day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) // 3
-    for q in range(4):
-        out[f"q{q + 1}_24m"] = cells.sum(where=in24 & (quarter == q))
-    out["tx_all"] = cells.sum()
-    out["last_date"] = cells.extreme(day, largest=True)
-    out["first_date"] = cells.extreme(day, largest=False)
-    # Distinct invoice dates per cell: sort (cell, day) pairs, count the first of each run.
-    key = np.sort(cells.cell * (1 << 22) + (day - (day.min() if len(day) else 0)))
-    first = np.ones(len(key), dtype=bool)
-    np.not_equal(key[1:], key[:-1], out=first[1:])
-    distinct = _Cells(n=cells.n, k=k, keep=first, cell=key[first] >> 22)
-    out["n_dates"] = distinct.sum()
-    return out
-
-
-def _monthly_grids(lines: pl.DataFrame, pop: _Population, k: int) -> dict[str, np.ndarray]:
-    """12-month trend inputs per division × customer as ``k × n`` grids.
-
-    Input: ``_monthly_lines``. Output: ``sxy`` = Σ x·y, ``sy`` = Σ y, ``syy`` = Σ y² over
-    the months ``x`` with revenue ``y`` (a month's revenue is the sum of its lines), and
-    ``months`` = number of months with at least one line.
-    """
-    cells = _Cells.of(
-        pop, k, lines.get_column("customer_id").to_numpy(), lines.get_column("division").to_numpy()
-    )
-    month = cells.cell * 12 + lines.get_column("x").to_numpy()[cells.keep]
-    size = cells.n * k * 12
-    rev = lines.get_column("revenue").to_numpy()[cells.keep].astype(np.float64)
-    used = np.flatnonzero(np.bincount(month, minlength=size))  # months with a line (sorted)
-    # exact micro-unit month sums, then currency units; the sums below run over ``used`` in
-    # its sorted order, so they too are the same on every run
-    y = np.bincount(month, weights=rev, minlength=size)[used] / _MICRO
-    owner = _Cells(n=cells.n, k=k, keep=np.ones(len(used), dtype=bool), cell=used // 12)
-    return {
-        "sxy": owner.sum(y * (used % 12)),
-        "sy": owner.sum(y),
-        "syy": owner.sum(y**2),
-        "months": owner.sum(),
-    }
-
-
-def _install_base(
-    assets: pl.DataFrame | None, pop: _Population, cutoff: date, divisions: Sequence[str]
-) -> dict[str, np.ndarray] | None:
-    """Install-base features per population row: active and expiring assets per division.
-
-    Active at ``C``: purchased on or before ``C`` and expiring after it. Expiry bands
-    are ``(C, C+3m]``, ``(C+3m, C+6m]`` and ``(C+6m, C+12m]``; ``ib_days_to_next_expiry``
-    is NaN (null) for customers without an active asset. None without an install base.
-    """
-    if assets is None or "purchase_date" not in assets.columns:
-        return None
-    k = len(divisions)
-    ab = assets.filter(
-        (pl.col("purchase_date") <= cutoff) & (pl.col("expiration_date") > cutoff)
-    ).select(
-        "customer_id",
-        pl.col("division").replace_strict(
-            list(divisions), list(range(k)), default=k, return_dtype=pl.Int64
-        ),
-        pl.col("expiration_date").cast(pl.Int64),
-    )
-    customer = ab.get_column("customer_id").to_numpy()
-    exp = ab.get_column("expiration_date").to_numpy()
-    cells = _Cells.of(pop, k + 1, customer, ab.get_column("division").to_numpy())
-    exp = exp[cells.keep]
-    ends = {m: _day(add_months(cutoff, m)) for m in (0, 3, 6, 12)}
-    ends[0] = _day(cutoff)
-    active = cells.sum()
-    bands = {
-        (lo, hi): cells.sum(where=(exp > ends[lo]) & (exp <= ends[hi]))
-        for lo, hi in ((0, 3), (3, 6), (6, 12))
-    }
-    out: dict[str, np.ndarray] = {}
-    for i, d in enumerate(divisions):
-        out[f"ib_{d}_active"] = active[i]
-        for (lo, hi), grid in bands.items():
-            out[f"ib_{d}_exp_{lo}_{hi}m"] = grid[i]
-    rows = _Cells(n=cells.n, k=1, keep=cells.keep, cell=cells.cell % cells.n)
-    out["ib_days_to_next_expiry"] = rows.extreme(exp, largest=False)[0] - ends[0]
-    return out
-
-
-def _unlisted_divisions_24m(
-    transactions: pl.DataFrame, pop: _Population, cutoff: date, divisions: Sequence[str]
-) -> np.ndarray:
-    """Per population row: divisions not in ``divisions`` with an invoice in the 24 months
-    to ``cutoff`` (each counted apart; only needed when the data has such divisions)."""
-    start = add_months(cutoff, -24)
-    tx = transactions.lazy().filter(~pl.col("division").is_in(list(divisions)))
-    per = (
-        _invoice_aggregates(tx, cutoff)
-        .filter(pl.col("order_date") > start)
-        .group_by("customer_id")
-        .agg(pl.col("division").n_unique().cast(pl.Float64).alias("n"))
-        .collect()
-    )
-    customer = per.get_column("customer_id").to_numpy()
-    rows = _Cells.of(pop, 1, customer, np.zeros(len(customer), dtype=np.int64))
-    return rows.sum(per.get_column("n").to_numpy()[rows.keep])[0].astype(np.int64)
 
 
 def _days_before(cutoff: date, col: str) -> pl.Expr:
     """Days from the day number in ``col`` to ``cutoff`` (Float64; null when ``col`` is null)."""
-    return pl.lit(float(_day(cutoff))) - pl.col(col)
+    return pl.lit(float(agg.day_number(cutoff))) - pl.col(col)
 
 
 def _target_columns(d: str, cutoff: date) -> list[pl.Expr]:
@@ -477,18 +231,26 @@ def shared_parts(
         on="customer_id",
         how="left",
     )
-    rows = _Population(pop.get_column("customer_id").to_numpy())
+    # Customer ids (integer or string) become dense codes once; the grids are indexed by
+    # code and ``pop`` (sorted, original ids) is the matrices' first column.
+    rows = agg.Population(pop.get_column("customer_id"))
     # Division as a code: 0..k-1 in ``divisions`` order, k for any division not listed.
     code = pl.col("division").replace_strict(
         list(divisions), list(range(k)), default=k, return_dtype=pl.Int64
     )
     tx = transactions.lazy().select(
-        "customer_id", code, "invoice_id", "order_date", "revenue", "gross_profit"
+        rows.code(),
+        code,
+        "invoice_id",
+        "order_date",
+        "revenue",
+        "gross_profit",
+        gs_labels.return_line(transactions.columns),
     )
     inv, lines = pl.collect_all(
-        [_invoice_aggregates(tx, cutoff), _monthly_lines(tx, cutoff)], engine="streaming"
+        [_invoice_aggregates(tx, cutoff), agg.monthly_lines(tx, cutoff)], engine="streaming"
     )
-    grids = _division_grids(inv, rows, k + 1, cutoff)
+    grids = agg.division_grids(inv, rows, k + 1, cutoff)
     columns: dict[str, np.ndarray] = {}
     for c in (
         *[f"tx_{w}m" for w in WINDOWS],
@@ -501,15 +263,17 @@ def shared_parts(
     columns["all|first_date"] = np.fmin.reduce(grids["first_date"], axis=0)
     n_divisions = (grids["tx_24m"][:k] > 0).sum(axis=0)
     if (grids["tx_24m"][k] > 0).any():  # unlisted divisions: count each one apart
-        n_divisions = n_divisions + _unlisted_divisions_24m(transactions, rows, cutoff, divisions)
+        n_divisions = n_divisions + agg.unlisted_divisions_24m(
+            transactions, rows, cutoff, divisions
+        )
     columns["all|n_divisions_24m"] = n_divisions.astype(np.float64)
-    monthly = _monthly_grids(lines, rows, k + 1)
+    monthly = agg.monthly_grids(lines, rows, k + 1)
     for i, d in enumerate(divisions):
-        for c in (*_DIVISION_SUMS, "last_date", "first_date"):
+        for c in (*agg.DIVISION_SUMS, "last_date", "first_date"):
             columns[f"{d}|{c}"] = grids[c][i]
         for c, grid in monthly.items():
             columns[f"{d}|{c}"] = grid[i]
-    ib = _install_base(assets, rows, cutoff, divisions)
+    ib = agg.install_base(assets, rows, cutoff, divisions)
     ib_columns = list(ib) if ib is not None else []
     columns.update(ib or {})
     # Day numbers and the expiry horizon are NaN where there is no such date: null.

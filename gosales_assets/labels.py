@@ -2,8 +2,23 @@
 
 Label for customer ``i``, division ``d``, cutoff ``C`` and window ``W`` months::
 
-    label = 1  if i has a transaction in division d with order_date in (C, C + W]
+    label = 1  if i has a transaction in division d with order_date in (C, C + W],
+               unless those lines include a return and net to revenue <= 0
             0  otherwise
+
+Returns and credit notes (``quantity < 0`` or ``revenue < 0``; the contract
+rejects lines whose signs contradict each other) net against the purchases:
+
+- a purchase fully returned in the window is not a purchase: the customer ×
+  division lines of the window that include a return line and sum to revenue
+  ``<= 0`` give label 0 (a return alone, of something bought before ``C``, too);
+- features sum revenue and gross profit including the negative lines, and count
+  an invoice (and its date, for recency, tenure and cadence) unless it includes a
+  return line and nets to revenue ``<= 0`` (:func:`is_purchase`); zero-revenue
+  invoices without a return line still count, as before returns were accepted.
+
+Money is compared in exact integer micro-units (:data:`MICRO`), so a return that
+cancels its purchase nets to exactly 0 whatever the order of the lines.
 
 The population is every customer created on or before ``C`` (customers created
 later did not exist at the cutoff). A label is only defined when its window
@@ -12,11 +27,34 @@ has closed: ``C + W <= as_of`` (the data's last order date).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
 
 from shared.partitions import add_months
+
+MICRO = 1_000_000  # money is summed in integer micro-units (exact in any order)
+
+
+def micro(col: str) -> pl.Expr:
+    """``col`` (currency units, Float64) as Int64 micro-units, rounded to the nearest."""
+    return (pl.col(col) * MICRO).round().cast(pl.Int64).alias(col)
+
+
+def return_line(columns: Sequence[str]) -> pl.Expr:
+    """True on a return / credit line: negative quantity (when there is a ``quantity``
+    column) or negative revenue. Named ``returned``."""
+    neg = pl.col("revenue") < 0
+    if "quantity" in columns:
+        neg = neg | (pl.col("quantity") < 0)
+    return neg.alias("returned")
+
+
+def is_purchase(returned: str = "returned", revenue: str = "revenue") -> pl.Expr:
+    """Whether a group of lines (an invoice, a label window) is a purchase: it has no
+    return line (``returned`` = any line returned) or its net ``revenue`` is > 0."""
+    return ~pl.col(returned) | (pl.col(revenue) > 0)
 
 
 def window_end(cutoff: date, window_months: int) -> date:
@@ -66,9 +104,10 @@ def build_labels(
             & (pl.col("order_date") > cutoff)
             & (pl.col("order_date") <= end)
         )
-        .select("customer_id")
-        .unique()
-        .with_columns(label=pl.lit(1, pl.Int8))
+        .group_by("customer_id")
+        .agg(micro("revenue").sum(), return_line(transactions.columns).any())
+        .filter(is_purchase())
+        .select("customer_id", label=pl.lit(1, pl.Int8))
     )
     return (
         population(customers, cutoff)

@@ -7,6 +7,13 @@ from datetime import date
 import pandera.polars as pa
 import polars as pl
 
+# Customer ids in the outputs: as in the inputs, integer or string (leading zeros kept).
+ID_DTYPES = (pl.Int64, pl.Int32, pl.UInt32, pl.UInt64, pl.String)
+
+
+def _customer_id_type(data) -> bool:
+    return data.lazyframe.collect_schema().get("customer_id") in ID_DTYPES
+
 
 class HoldoutMetricsSchema(pa.DataFrameModel):
     """One row per model evaluated on the out-of-time holdout of one partition."""
@@ -55,7 +62,12 @@ class IcpScoresSchema(pa.DataFrameModel):
 
     class Config:
         strict = False
-        unique = ["customer_id"]  # any integer or string id type
+        unique = ["customer_id"]
+
+    @pa.dataframe_check(error="customer_id must be an integer or a string (Int64 or Utf8)")
+    @classmethod
+    def customer_id_type(cls, data) -> bool:
+        return _customer_id_type(data)
 
 
 class WhitespaceSchema(pa.DataFrameModel):
@@ -77,3 +89,8 @@ class WhitespaceSchema(pa.DataFrameModel):
     class Config:
         strict = False
         unique = ["customer_id", "division"]
+
+    @pa.dataframe_check(error="customer_id must be an integer or a string (Int64 or Utf8)")
+    @classmethod
+    def customer_id_type(cls, data) -> bool:
+        return _customer_id_type(data)

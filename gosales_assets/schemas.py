@@ -5,24 +5,34 @@ Tables (docs/data_contracts.md):
 - ``customers``: one row per ``customer_id``; ``created_date`` is when the
   customer came to exist (it enters populations at cutoffs on or after it).
 - ``transactions``: one row per invoice line (``transaction_id`` unique);
-  ``order_date`` is the time axis; ``quantity`` >= 0 (returns are not part of
-  the contract); ``revenue`` and ``gross_profit`` in the reporting currency.
+  ``order_date`` is the time axis; ``revenue`` and ``gross_profit`` in the
+  reporting currency. A sale line has ``quantity >= 0`` and ``revenue >= 0``; a
+  return / credit line has ``quantity < 0`` with ``revenue <= 0`` or ``quantity
+  == 0`` with ``revenue < 0`` (how they net: :mod:`gosales_assets.labels`). Mixed
+  signs (negative quantity with positive revenue, negative revenue with positive
+  quantity) are rejected with the offending rows.
 - ``assets`` (optional install base): one row per asset; ``purchase_date`` is
   the time axis, ``expiration_date`` >= ``purchase_date``; ``quantity`` >= 0.
 
-``customer_id`` may be an integer or a string, but must have the same type in
-every table. :func:`validate_inputs` runs every rule on every table and raises
+``customer_id`` may be an integer or a string (leading zeros kept), but must have
+the same type in every table. ``division`` values are names as the data spells
+them (``CAD Seats``): :func:`validate_inputs` maps each to its partition key
+(:func:`shared.partitions.partition_key`, ``cad_seats``) in ``division`` and keeps
+the data's name in ``division_name``; unusable names and different names sharing
+a key are violations. :func:`validate_inputs` runs every rule on every table and raises
 one :class:`~shared.validation.DataContractError` listing all violations, each
 with the table, column, count and example rows; callers write nothing then.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import pandera.polars as pa
 import polars as pl
 
+from shared.partitions import partition_key, partition_keys
 from shared.validation import (
     DataContractError,
     Violation,
@@ -65,7 +75,7 @@ TransactionsSchema = pa.DataFrameSchema(
         "order_date": _col(pl.Date, nullable=False),
         "sku": _col(pl.String),
         "division": _col(pl.String, nullable=False),
-        "quantity": _col(pl.Float64, nullable=False, checks=pa.Check.ge(0)),
+        "quantity": _col(pl.Float64, nullable=False),  # < 0 on returns: _sign_violations
         "revenue": _col(pl.Float64, nullable=False),
         "gross_profit": _col(pl.Float64),
     },
@@ -127,6 +137,87 @@ def _id_type_violations(tables: dict[str, pl.DataFrame]) -> list[Violation]:
     return out
 
 
+_TX_KEYS = ["transaction_id", "invoice_id", "customer_id", "order_date", "division"]
+
+
+def _sign_violations(tx: pl.DataFrame) -> list[Violation]:
+    """Returns and credits are accepted; lines whose signs contradict each other are not."""
+    q, r = pl.col("quantity"), pl.col("revenue")
+    rules = (
+        ("quantity", q < 0, r > 0, "negative quantity with positive revenue"),
+        ("revenue", r < 0, q > 0, "negative revenue with positive quantity"),
+    )
+    out = []
+    for column, neg, pos, what in rules:
+        bad = tx.filter(neg & pos)
+        if bad.height:
+            out.append(
+                Violation(
+                    "transactions",
+                    column,
+                    f"{what} (a return or credit line has quantity <= 0 and revenue <= 0)",
+                    bad.height,
+                    bad.select(*_TX_KEYS, "quantity", "revenue").head(5).to_dicts(),
+                )
+            )
+    return out
+
+
+def _division_keys(tables: dict[str, pl.DataFrame]) -> tuple[dict[str, str], list[Violation]]:
+    """Partition key of every division name in ``tables``; a violation per table holding
+    unusable names or different names with one key (the message lists them all)."""
+    values = {
+        t: set(df.get_column("division").unique().to_list())
+        for t, df in tables.items()
+        if "division" in df.columns
+    }
+    names = sorted(set().union(*values.values()))
+    try:
+        return partition_keys(names, "division"), []
+    except ValueError as err:
+        keys = [partition_key(n) for n in names]
+        shared_keys = {k for k in keys if keys.count(k) > 1}
+        out = []
+        for t, df in tables.items():
+            if t not in values:
+                continue
+            mine = [n for n, k in zip(names, keys, strict=True) if n in values[t]]
+            bad = [n for n in mine if _unusable(n) or partition_key(n) in shared_keys]
+            if bad:
+                rows = df.filter(pl.col("division").is_in(bad))
+                out.append(Violation(t, "division", str(err), rows.height, rows.head(5).to_dicts()))
+        return {}, out
+
+
+def _unusable(name: str) -> bool:
+    try:
+        partition_keys([name], "division")
+    except ValueError:
+        return True
+    return False
+
+
+def division_display_names(transactions: pl.DataFrame, names: Iterable[str] = ()) -> dict[str, str]:
+    """Division key -> the data's spelling (``cad_seats`` -> ``CAD Seats``), for outputs:
+    from the validated transactions' ``division_name`` and then ``names`` (e.g. the
+    scores' ``division_name``); a key the data never spells is absent (show the key)."""
+    out: dict[str, str] = {}
+    if "division_name" in transactions.columns:
+        pairs = transactions.select("division", "division_name").unique().sort("division_name")
+        out.update(dict(zip(pairs["division"], pairs["division_name"], strict=True)))
+    for name in sorted(set(names)):
+        out.setdefault(partition_key(name), name)
+    return out
+
+
+def with_division_keys(frame: pl.DataFrame, keys: dict[str, str]) -> pl.DataFrame:
+    """``division`` as its partition key and the data's spelling in ``division_name``."""
+    return frame.with_columns(
+        pl.col("division").replace_strict(keys, return_dtype=pl.String),
+        division_name=pl.col("division"),
+    )
+
+
 def validate_inputs(tables: dict[str, pl.DataFrame | None], as_of: date) -> dict[str, pl.DataFrame]:
     """Validate the gosales inputs; return the (coerced) tables or raise.
 
@@ -136,8 +227,9 @@ def validate_inputs(tables: dict[str, pl.DataFrame | None], as_of: date) -> dict
 
     Raises:
         DataContractError: listing every violation (missing table/column, null or
-            duplicate keys, future dates, negative quantities, orphan customers,
-            expirations before purchases, id type mismatches).
+            duplicate keys, future dates, negative asset quantities, transaction lines
+            with contradicting signs, unusable or colliding division names, orphan
+            customers, expirations before purchases, id type mismatches).
     """
     require_tables(tables, ("customers", "transactions"))
     present = {
@@ -168,6 +260,9 @@ def validate_inputs(tables: dict[str, pl.DataFrame | None], as_of: date) -> dict
 
     cu, tx, ab = present["customers"], present["transactions"], present.get("assets")
     violations += _id_type_violations(present)
+    violations += _sign_violations(tx)
+    division_keys, bad_names = _division_keys(present)
+    violations += bad_names
     violations.append(unique_violation(cu, ["customer_id"], "customers"))
     violations.append(unique_violation(tx, ["transaction_id"], "transactions"))
     violations.append(
@@ -199,4 +294,8 @@ def validate_inputs(tables: dict[str, pl.DataFrame | None], as_of: date) -> dict
     found = [v for v in violations if v is not None]
     if found:
         raise DataContractError(found)
-    return {name: schemas[name].validate(df) for name, df in present.items()}
+    clean = {name: schemas[name].validate(df) for name, df in present.items()}
+    return {
+        name: with_division_keys(df, division_keys) if "division" in df.columns else df
+        for name, df in clean.items()
+    }

@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 
 from gosales_assets import features as gs_features
+from gosales_assets import schemas as gs_schemas
 from gosales_assets import training
 from shared.lifecycle import MODEL_META
 from shared.partitions import to_date
@@ -24,12 +25,22 @@ ICP_SCHEMA = {
     "cutoff_date": pl.Date,
     "as_of_date": pl.Date,
     "prediction_window_months": pl.Int32,
-    "customer_id": pl.Int64,
+    "customer_id": pl.Int64,  # or the customers' string type: see icp_schema
     "customer_name": pl.Utf8,
     "icp_score": pl.Float64,
     "calibration_method": pl.Utf8,
     "rank": pl.Int32,
 }
+
+
+def icp_schema(customers: pl.DataFrame) -> dict[str, pl.DataType]:
+    """``ICP_SCHEMA`` with ``customer_id`` of the customers' id type (integer or string:
+    string ids keep their leading zeros), e.g. for the empty frame of a division
+    without a champion, so every division's rows concatenate."""
+    dtype = customers.schema.get("customer_id", pl.Int64)
+    return {**ICP_SCHEMA, "customer_id": dtype}
+
+
 REQUIRED_META = ("features", "cutoff", "window_months", "calibration_method")
 
 
@@ -71,7 +82,9 @@ def score_division(
         .with_columns(
             run_id=pl.lit(champ.run_id),
             model_version=pl.lit(champ.version),
-            division_name=pl.lit(division),
+            division_name=pl.lit(
+                gs_schemas.division_display_names(transactions).get(division, division)
+            ),
             cutoff_date=pl.lit(to_date(meta["cutoff"])),
             as_of_date=pl.lit(as_of),
             prediction_window_months=pl.lit(int(meta["window_months"]), pl.Int32),

@@ -40,8 +40,10 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator
 
+from gosales_assets.labels import is_purchase, micro, return_line
+from gosales_assets.schemas import division_display_names
 from shared.config import StrictModel
-from shared.partitions import add_months
+from shared.partitions import add_months, partition_key
 
 REASON_MAX_CHARS = 150
 SIGNALS = ("p_icp_pct", "affinity_norm", "value_norm")
@@ -90,12 +92,21 @@ def _window(transactions: pl.DataFrame, as_of: date, months: int) -> pl.DataFram
 def ownership(transactions: pl.DataFrame, as_of: date, lookback_months: int) -> pl.DataFrame:
     """Who bought what in the lookback: one row per (customer_id, division).
 
-    Out: customer_id, division, revenue (summed over the lookback), last_date.
+    Out: customer_id, division, revenue (summed over the lookback, net of returns),
+    last_date. A customer × division whose lookback lines include a return and net to
+    revenue <= 0 owns nothing (the rule of :mod:`gosales_assets.labels`).
     """
     return (
         _window(transactions, as_of, lookback_months)
         .group_by("customer_id", "division")
-        .agg(revenue=pl.col("revenue").sum(), last_date=pl.col("order_date").max())
+        .agg(
+            revenue=pl.col("revenue").sum(),
+            last_date=pl.col("order_date").max(),
+            net=micro("revenue").sum(),
+            returned=return_line(transactions.columns).any(),
+        )
+        .filter(is_purchase(revenue="net"))  # everything returned: not owned (labels' rule)
+        .drop("net", "returned")
     )
 
 
@@ -248,9 +259,14 @@ def rank_whitespace(
     value = expected_value(owned, customers, cfg.lookback_months, cfg.value_shrinkage)
     last_activity = owned.group_by("customer_id").agg(last_date=pl.col("last_date").max())
 
+    # Computed on division keys (as in the transactions), shown as the data spells them.
+    display = division_display_names(transactions, icp_scores["division_name"])
     scored = icp_scores.select(
         "customer_id",
-        division=pl.col("division_name"),
+        division=pl.col("division_name").replace_strict(
+            {n: partition_key(n) for n in icp_scores["division_name"].unique().to_list()},
+            return_dtype=pl.String,
+        ),
         p_icp=pl.col("icp_score"),
         model_version=pl.col("model_version"),
     ).with_columns(
@@ -303,7 +319,11 @@ def rank_whitespace(
     frame = frame.with_columns(
         division_rank=pl.col("rank").rank("ordinal").over("division").cast(pl.Int32),
         rep_rank=pl.col("rank").rank("ordinal").over("rep_id").cast(pl.Int32),
-    ).with_columns(in_capacity=pl.col("rep_rank") <= cfg.per_rep)
+    ).with_columns(
+        in_capacity=pl.col("rep_rank") <= cfg.per_rep,
+        division=pl.col("division").replace(display),
+        affinity_source=pl.col("affinity_source").replace(display),
+    )
     reasons = [_reason(r) for r in frame.iter_rows(named=True)]
     return frame.with_columns(
         as_of_date=pl.lit(as_of), nba_reason=pl.Series(reasons, dtype=pl.String)

@@ -18,9 +18,16 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from shared.partitions import MAX_NAME_LEN, month_end, to_date, validate_name
+from shared.partitions import (
+    MAX_NAME_LEN,
+    month_end,
+    partition_key,
+    partition_keys,
+    to_date,
+    validate_name,
+)
 
 
 class StrictModel(BaseModel):
@@ -59,6 +66,32 @@ def partition_name(what: str) -> Any:
 
 PartitionName = partition_name("partition name")
 """A partition value whose errors say "partition name"; prefer ``partition_name(dim)``."""
+
+
+def _keys(values: Any, what: str) -> Any:
+    if not isinstance(values, list):
+        return values  # pydantic reports the wrong type
+    mapping = partition_keys(values, what, [f"{what}s.{i}" for i in range(len(values))])
+    return [mapping[v] for v in values]
+
+
+def partition_key_list(what: str) -> Any:
+    """The field type of a list of names that become partition keys, given either as
+    keys (``cad_seats``) or as the data spells them (``CAD Seats``): each is mapped by
+    :func:`shared.partitions.partition_key`, and every unusable or colliding name is
+    reported at once, in one line (``partition_key_list("division")``)."""
+    return Annotated[list[str], BeforeValidator(lambda v: _keys(v, what))]
+
+
+def partition_key_name(what: str) -> Any:
+    """One name mapped to its partition key (as :func:`partition_key_list`), e.g. the keys
+    of a per-division mapping; an unusable key is an error naming ``what``."""
+    return Annotated[
+        str,
+        BeforeValidator(lambda v: partition_key(v) if isinstance(v, str) else v),
+        AfterValidator(lambda v: validate_name(v, what)),
+    ]
+
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -126,6 +159,8 @@ __all__ = [
     "PositiveMonths",
     "StrictModel",
     "format_errors",
+    "partition_key_list",
+    "partition_key_name",
     "partition_name",
     "load_yaml_config",
     "to_date",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Annotated
 
@@ -40,6 +40,66 @@ def validate_name(value: str, what: str = "name") -> str:
             "it becomes a lake path segment and part of a registered model name"
         )
     return value
+
+
+def partition_key(name: str) -> str:
+    """The partition-safe key of a name as data or config spell it (``"CAD Seats"`` →
+    ``"cad_seats"``, ``"Post_Processing"`` → ``"post_processing"``).
+
+    The one stable mapping (a pure function of the text): surrounding blanks dropped,
+    lower-cased, every run of characters other than ``a-z``, ``0-9``, ``_`` and ``-``
+    (spaces, punctuation, non-ASCII letters) replaced by one ``_``. A valid partition
+    name is its own key. The key may still be unusable (empty, no letter or digit,
+    too long): :func:`partition_keys` checks that and collisions.
+    """
+    return re.sub(r"[^a-z0-9_-]+", "_", str(name).strip().lower())
+
+
+def _key_problem(name: object, key: str) -> str | None:
+    if not isinstance(name, str):
+        return f"is a {type(name).__name__}, not a string"
+    if not re.search(r"[a-z0-9]", key):
+        return "has no letter or digit"
+    if len(key) > MAX_NAME_LEN:
+        return f"is {len(key)} characters (at most {MAX_NAME_LEN})"
+    return None
+
+
+def partition_keys(
+    names: Iterable[str], what: str, labels: Sequence[str] | None = None
+) -> dict[str, str]:
+    """``{name: partition_key(name)}`` for every distinct name, or one ``ValueError``.
+
+    The error is one line listing every name whose key is unusable (empty, no letter
+    or digit, longer than ``MAX_NAME_LEN``) and every group of distinct names sharing
+    one key (``'Hardware', 'hardware' -> 'hardware'``), each named by its label when
+    ``labels`` (one per name, e.g. ``divisions.3``) is given.
+    """
+    names = list(names)
+    tags = list(labels) if labels is not None else [""] * len(names)
+    out: dict[str, str] = {}
+    bad: list[str] = []
+    owners: dict[str, list[str]] = {}
+    for name, tag in zip(names, tags, strict=True):
+        key = partition_key(name) if isinstance(name, str) else ""
+        shown = f"{tag} {str(name)[:40]!r}".strip()
+        problem = _key_problem(name, key)
+        if problem:
+            bad.append(f"{shown} {problem}")
+            continue
+        if name not in out:
+            out[name] = key
+            owners.setdefault(key, []).append(repr(name))
+    clashes = [f"{', '.join(n)} -> {k!r}" for k, n in owners.items() if len(n) > 1]
+    if bad or clashes:
+        parts = ([f"unusable: {'; '.join(bad)}"] if bad else []) + (
+            [f"different names with one key: {'; '.join(clashes)}"] if clashes else []
+        )
+        raise ValueError(
+            f"invalid {what} names ({' | '.join(parts)}); a name becomes a partition key by "
+            "lower-casing it and replacing other characters than a-z, 0-9, '_' and '-' with '_'"
+        )
+    return out
 
 
 def to_date(value: date | datetime | str) -> date:

@@ -37,7 +37,7 @@ def icp_scores(
             f"no champion for {name}: every candidate failed its gates; nothing scored"
         )
         context.add_output_metadata({"rows": 0, "champion": "none"})
-        return pl.DataFrame(schema=gs_scoring.ICP_SCHEMA)
+        return pl.DataFrame(schema=gs_scoring.icp_schema(customers))
     out = gs_scoring.score_division(
         tracker,
         champ,
