@@ -20,6 +20,7 @@ import polars as pl
 
 from pricing_assets import models as pm
 from pricing_assets import training
+from pricing_assets import win as pwin
 from pricing_assets.config import PricingConfig, load_config
 from pricing_assets.features import build_line_features
 from shared import metrics as M
@@ -63,7 +64,7 @@ def evaluate_world(
         )
         results.append(res)
         holds.append(res.holdout)
-        qf = pm.build_quote_features(
+        qf = pwin.build_quote_features(
             world.quotes, bu, cutoff, bcfg.horizons.win_holdout_days, res.regions
         )
         qh = qf.filter(pl.col("split") == "holdout").join(world.quote_truth, on="quote_id")

@@ -6,7 +6,8 @@ win-probability model and the within-deal correlation. It is logged to MLflow as
 model and registered as one version of ``pricing_recs_<bu_id>``; the ``champion`` alias
 points at it. Because the encoders travel with the models, a champion can score lines of
 any later partition with the codes it was trained on: that is how it is judged on a
-newer candidate's holdout (:func:`champion_point_comparison`) and how it serves.
+newer candidate's holdout (:func:`champion_point_comparison`) and how it serves
+(:func:`recommend_partition`: line and deal recommendations for a partition's latest deals).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import numpy as np
 import polars as pl
 
 from pricing_assets import models as pm
+from pricing_assets import recommend as rec
+from pricing_assets import win as pwin
+from pricing_assets.config import BUConfig
 from pricing_assets.features import LineEncoders
 from shared.metrics import mae, paired_loss_difference, rmse
 
@@ -32,7 +36,7 @@ class PricingBundle:
     encoders: LineEncoders
     point: pm.PointModels
     range: pm.RangeModel
-    win: pm.WinModel
+    win: pwin.WinModel
     rho: float
 
     def prepare(self, lines: pl.DataFrame) -> pl.DataFrame:
@@ -68,3 +72,67 @@ def champion_point_comparison(
         "champion": {"mae": mae(y, champ), "mse": rmse(y, champ) ** 2},
         "mse_diff_se": se,
     }
+
+
+def deal_frame(
+    lines: pl.DataFrame, quotes: pl.DataFrame, bu_id: str, cutoff: date, regions: list[str]
+) -> pl.DataFrame:
+    """One row per deal (sorted by ``deal_id``) with the win model's features."""
+    deals = (
+        lines.sort("deal_id", "order_line_id")
+        .group_by("deal_id", maintain_order=True)
+        .agg(
+            pl.col("customer_id").first(),
+            pl.col("order_date").first(),
+            pl.col("customer_tier").first(),
+            pl.col("region").first(),
+            deal_list_value=pl.col("line_value").sum(),
+        )
+    )
+    closed = quotes.filter((pl.col("bu_id") == bu_id) & (pl.col("close_date") <= cutoff))
+    deals = pwin.win_history(deals, closed, "order_date")
+    return deals.with_columns(
+        discount=pl.lit(0.0),
+        log_list_value=pl.col("deal_list_value").log(),
+        segment_code=pwin.segment_codes(deals["customer_tier"]),
+        region_code=pwin.region_codes(deals["region"], regions),
+    )
+
+
+def recommend_partition(
+    features: pl.DataFrame,
+    quotes: pl.DataFrame,
+    bundle: PricingBundle,
+    cfg: BUConfig,
+    cutoff: date,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Line and deal recommendations for the partition's latest deals (the holdout window),
+    by the serving ``bundle`` (its own encoders applied to these lines)."""
+    hold = features.filter(pl.col("split") == "holdout")
+    ranges = bundle.predict_range(hold)
+    lines = pl.concat([hold, ranges], how="horizontal")
+    deals = deal_frame(lines, quotes, cfg.bu_id, cutoff, bundle.win.regions)
+    line_recs, deal_recs = rec.recommend(
+        lines, cfg.guardrails, bundle.rho, bundle.win.at_row_discounts, deals, cfg.deal_target
+    )
+    keep = [
+        "bu_id",
+        "deal_id",
+        "order_line_id",
+        "customer_id",
+        "product_id",
+        "product_family",
+        "customer_tier",
+        "region",
+        "order_date",
+        "list_price",
+        "quantity",
+        "unit_cost",
+        "floor_price",
+        "discount",
+        "calibration_group",
+    ]
+    extra = [c for c in line_recs.columns if c not in keep and c not in features.columns]
+    line_recs = line_recs.select([*keep, *extra]).with_columns(cutoff_date=pl.lit(cutoff))
+    deal_recs = deal_recs.with_columns(cutoff_date=pl.lit(cutoff))
+    return line_recs, deal_recs

@@ -3,9 +3,8 @@
 :func:`fit_partition` trains the point, range and win models of a partition
 and evaluates them out of time (and against the world's ground truth when
 present); :func:`promotion_gates` turns the metrics into gates;
-:func:`recommend_partition` produces the line and deal recommendations for
-the out-of-time window (the latest deals up to the cutoff, whose actual
-discounts let coverage be measured before and after guardrails).
+:func:`pricing_assets.serving.recommend_partition` then produces the line and deal
+recommendations by the serving bundle.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import polars as pl
 
 from pricing_assets import models as pm
 from pricing_assets import recommend as rec
+from pricing_assets import win as pwin
 from pricing_assets.config import BUConfig
 from pricing_assets.features import LineEncoders, fit_encoders
 from pricing_assets.serving import PricingBundle, champion_point_comparison
@@ -58,7 +58,7 @@ class PartitionResult:
     cutoff: date
     point: pm.PointModels
     range: pm.RangeModel
-    win: pm.WinModel
+    win: pwin.WinModel
     rho: float
     regions: list[str]
     metrics: pl.DataFrame  # long: component, model, metric, value
@@ -193,9 +193,9 @@ def fit_partition(
             rows += _rows(bu, cutoff, "truth", "cqr_lightgbm", truth_metrics(hold_r, cfg))
     # win probability
     regions = sorted(set(train["region"].to_list()))
-    qf = pm.build_quote_features(quotes, bu, cutoff, cfg.horizons.win_holdout_days, regions)
+    qf = pwin.build_quote_features(quotes, bu, cutoff, cfg.horizons.win_holdout_days, regions)
     q_train, q_hold = qf.filter(pl.col("split") == "train"), qf.filter(pl.col("split") == "holdout")
-    win = pm.fit_win_model(q_train, s, regions)
+    win = pwin.fit_win_model(q_train, s, regions)
     truth = None
     if quote_truth is not None and quote_truth.height:
         q_hold = q_hold.join(
@@ -203,7 +203,7 @@ def fit_partition(
         )
         if q_hold["true_win_prob"].null_count() == 0:
             truth = q_hold["true_win_prob"].to_numpy()
-    for r in pm.win_metrics(win, q_hold, truth).to_dicts():
+    for r in pwin.win_metrics(win, q_hold, truth).to_dicts():
         rows += _rows(bu, cutoff, "win", r.pop("model"), r)
     # drift: holdout vs training baseline (features and the predicted discount)
     base = train.with_columns(predicted_discount=pl.Series(point.predict(train)))
@@ -329,70 +329,6 @@ def _champion_frame(metrics: pl.DataFrame, val, champion_cutoff: date | str | No
     ).fill_nan(None)
 
 
-def deal_frame(
-    lines: pl.DataFrame, quotes: pl.DataFrame, bu_id: str, cutoff: date, regions: list[str]
-) -> pl.DataFrame:
-    """One row per deal (sorted by ``deal_id``) with the win model's features."""
-    deals = (
-        lines.sort("deal_id", "order_line_id")
-        .group_by("deal_id", maintain_order=True)
-        .agg(
-            pl.col("customer_id").first(),
-            pl.col("order_date").first(),
-            pl.col("customer_tier").first(),
-            pl.col("region").first(),
-            deal_list_value=pl.col("line_value").sum(),
-        )
-    )
-    closed = quotes.filter((pl.col("bu_id") == bu_id) & (pl.col("close_date") <= cutoff))
-    deals = pm.win_history(deals, closed, "order_date")
-    return deals.with_columns(
-        discount=pl.lit(0.0),
-        log_list_value=pl.col("deal_list_value").log(),
-        segment_code=pm.segment_codes(deals["customer_tier"]),
-        region_code=pm.region_codes(deals["region"], regions),
-    )
-
-
-def recommend_partition(
-    features: pl.DataFrame,
-    quotes: pl.DataFrame,
-    bundle: PricingBundle,
-    cfg: BUConfig,
-    cutoff: date,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Line and deal recommendations for the partition's latest deals (the holdout window),
-    by the serving ``bundle`` (its own encoders applied to these lines)."""
-    hold = features.filter(pl.col("split") == "holdout")
-    ranges = bundle.predict_range(hold)
-    lines = pl.concat([hold, ranges], how="horizontal")
-    deals = deal_frame(lines, quotes, cfg.bu_id, cutoff, bundle.win.regions)
-    line_recs, deal_recs = rec.recommend(
-        lines, cfg.guardrails, bundle.rho, bundle.win.at_row_discounts, deals, cfg.deal_target
-    )
-    keep = [
-        "bu_id",
-        "deal_id",
-        "order_line_id",
-        "customer_id",
-        "product_id",
-        "product_family",
-        "customer_tier",
-        "region",
-        "order_date",
-        "list_price",
-        "quantity",
-        "unit_cost",
-        "floor_price",
-        "discount",
-        "calibration_group",
-    ]
-    extra = [c for c in line_recs.columns if c not in keep and c not in features.columns]
-    line_recs = line_recs.select([*keep, *extra]).with_columns(cutoff_date=pl.lit(cutoff))
-    deal_recs = deal_recs.with_columns(cutoff_date=pl.lit(cutoff))
-    return line_recs, deal_recs
-
-
 def oracle_gap(metrics: pl.DataFrame) -> float:
     """Oracle AUC minus the LightGBM win model's AUC (NaN without truth)."""
     auc = metrics.filter((pl.col("component") == "win") & (pl.col("metric") == "roc_auc")).select(
@@ -449,10 +385,10 @@ def win_calibration_verdict(y: np.ndarray, p: np.ndarray) -> GateReport:
 
 
 def win_holdout_predictions(
-    quotes: pl.DataFrame, win: pm.WinModel, bu: str, cutoff: date, win_holdout_days: int
+    quotes: pl.DataFrame, win: pwin.WinModel, bu: str, cutoff: date, win_holdout_days: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, predicted win probabilities)`` on the out-of-time quotes of a partition."""
-    qf = pm.build_quote_features(quotes, bu, cutoff, win_holdout_days, win.regions).filter(
+    qf = pwin.build_quote_features(quotes, bu, cutoff, win_holdout_days, win.regions).filter(
         pl.col("split") == "holdout"
     )
     return qf["label"].to_numpy(), win.predict_proba(qf)

@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 
 from pricing_assets import schemas as pr_schemas
-from pricing_assets import training
+from pricing_assets import serving
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
@@ -29,7 +29,7 @@ def pricing_recommendations(
     if champ is None:
         raise ValueError(f"{name}: no champion serves, so there is nothing to recommend with")
     bundle = tracker.load_model(champ.model_uri)
-    line_recs, deal_recs = training.recommend_partition(
+    line_recs, deal_recs = serving.recommend_partition(
         line_features, quotes, bundle, cfg.bu(bu), cutoff
     )
     served_by = {"model_version": champ.version, "model_cutoff": bundle.cutoff}

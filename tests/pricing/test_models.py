@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from pricing_assets import models as pm
-from pricing_assets import training
+from pricing_assets import serving, training
+from pricing_assets import win as pwin
 from pricing_assets.features import FEATURES, build_line_features
 from pricing_assets.justify import top_drivers
 from shared.gates import coverage_tolerance
@@ -163,14 +164,14 @@ def test_win_history_uses_quotes_closed_strictly_before():
             "d": [date(2024, 1, 5), date(2024, 1, 11), date(2024, 1, 11)],
         }
     )
-    out = pm.win_history(events, quotes, "d")
+    out = pwin.win_history(events, quotes, "d")
     assert out["past_quotes"].to_list() == [1.0, 3.0, 0.0]
     assert out["past_win_rate"].to_list() == pytest.approx([2 / 3, 3 / 5, 1 / 2])
 
 
 def test_recommendations_respect_guardrails_and_report_both_coverages(tiny_world, tiny_partition):
     feats, cfg, res = tiny_partition
-    lines, deals = training.recommend_partition(
+    lines, deals = serving.recommend_partition(
         feats, tiny_world.quotes, res.bundle(), cfg, TINY_CUTOFF
     )
     assert lines.height == feats.filter(pl.col("split") == "holdout").height
