@@ -58,7 +58,7 @@ class IcpScoresSchema(pa.DataFrameModel):
     prediction_window_months: pl.Int32 = pa.Field(gt=0)
     customer_name: str = pa.Field(nullable=True)
     icp_score: float = pa.Field(ge=0, le=1)
-    calibration_method: str = pa.Field(isin=["sigmoid", "isotonic"])
+    calibration_method: str = pa.Field(isin=["sigmoid", "isotonic", "platt-on-rule"])
 
     class Config:
         strict = False

@@ -34,10 +34,22 @@ def icp_scores(
     as_of = gs_inputs.data_as_of(transactions)
     if champ is None:
         context.log.warning(
-            f"no champion for {name}: every candidate failed its gates; nothing scored"
+            f"no model champion for {name} (no candidate has passed its gates): serving the "
+            "calibrated recency/frequency rule, labelled model_version='rule-baseline'"
         )
-        context.add_output_metadata({"rows": 0, "champion": "none"})
-        return pl.DataFrame(schema=gs_scoring.icp_schema(customers))
+        out = gs_scoring.score_rule_baseline(
+            division,
+            as_of,
+            cfg.window_for(division),
+            customers,
+            transactions,
+            install_base,
+            cfg.divisions,
+        )
+        context.add_output_metadata(
+            {"rows": out.height, "champion": "none", "served_by": gs_scoring.RULE_BASELINE}
+        )
+        return out
     out = gs_scoring.score_division(
         tracker,
         champ,
@@ -93,6 +105,8 @@ def score_drift(tracker: MLflowTracker, icp_scores: pl.DataFrame) -> dg.AssetChe
     # Not measured is not passed: a failed WARN check with measured=False says why.
     if icp_scores.height == 0:
         return not_measured("nothing scored")
+    if icp_scores["model_version"][0] == gs_scoring.RULE_BASELINE:
+        return not_measured("served by the rule baseline: no model holdout to compare with")
     base = tracker.holdout_scores(icp_scores["run_id"][0])
     if base is None:
         return not_measured("no holdout scores logged with this champion: drift not measured")
@@ -106,6 +120,20 @@ def score_drift(tracker: MLflowTracker, icp_scores: pl.DataFrame) -> dg.AssetChe
             "model_version": icp_scores["model_version"][0],
             "measured": True,
         },
+    )
+
+
+def model_champion(icp_scores: pl.DataFrame) -> dg.AssetCheckResult:
+    """WARN while a division is served by the calibrated rule baseline (no model champion)."""
+    served = icp_scores["model_version"][0] if icp_scores.height else "nothing"
+    baseline = served == gs_scoring.RULE_BASELINE
+    return dg.AssetCheckResult(
+        passed=icp_scores.height > 0 and not baseline,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="no model champion: served by the calibrated rule baseline"
+        if baseline
+        else f"served by model version {served}",
+        metadata={"model_version": served, "rows": icp_scores.height},
     )
 
 
@@ -140,7 +168,8 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
                 ~dg.AutomationCondition.any_deps_missing()
             ),
             description="Every customer scored at the data's latest as-of date with the division's champion model "
-            "(never at the training cutoff). Empty when no champion serves yet.",
+            "(never at the training cutoff); while no model has passed the gates, by the calibrated "
+            "recency/frequency rule, labelled model_version='rule-baseline'.",
             **COMMON,
         )(bind(icp_scores, cfg)),
         dg.asset(
@@ -167,6 +196,12 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             "out-of-time holdout (< 0.1 stable, 0.1-0.25 moderate, > 0.25 significant). A failure "
             "starts a retrain through the gosales_drift_retrain sensor.",
         )(score_drift),
+        dg.asset_check(
+            asset=scores,
+            partitions_def=division_parts,
+            description="WARN while no model has passed the gates for the division and the "
+            "calibrated recency/frequency rule serves instead (rows say model_version='rule-baseline').",
+        )(model_champion),
         dg.asset_check(
             asset=ranked,
             blocking=True,

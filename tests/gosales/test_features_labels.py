@@ -157,3 +157,25 @@ def test_world_is_deterministic():
     c = generate_world(size="tiny", seed=4)
     assert a.transactions.equals(b.transactions) and a.truth.equals(b.truth)
     assert not a.transactions.equals(c.transactions)
+
+
+def test_rule_baseline_is_calibrated_on_the_last_closed_window(world):
+    """What serves before any model passes: the rule's probabilities are calibrated on the
+    window that closed at the as-of date (mean score = that window's buy rate), and rank
+    future buyers above chance against the world's truth."""
+
+    from gosales_assets.scoring import RULE_BASELINE, score_rule_baseline
+    from shared.metrics import roc_auc
+
+    as_of = month_end(add_months(world.as_of, -6))
+    tx = world.transactions.filter(pl.col("order_date") <= as_of)
+    out = score_rule_baseline(
+        "hardware", as_of, 6, world.customers, tx, world.assets, world.divisions
+    )
+    past = build_labels(tx, world.customers, "hardware", add_months(as_of, -6), 6)
+    assert set(out["model_version"]) == {RULE_BASELINE}
+    assert abs(out["icp_score"].mean() - past["label"].mean()) < 0.03
+    future = build_labels(world.transactions, world.customers, "hardware", as_of, 6)
+    joined = out.join(future, on="customer_id")
+    assert roc_auc(joined["label"].to_numpy(), joined["icp_score"].to_numpy()) > 0.6
+    assert ((out["icp_score"] > 0) & (out["icp_score"] < 1)).all()

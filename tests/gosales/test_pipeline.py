@@ -89,7 +89,8 @@ def test_full_partition_promotes_and_scores(salesml_home, tiny_world, tiny_sourc
     assert card["promoted"].to_list() == [True]
     assert (salesml_home / "reports" / "gosales" / model_name(division)).exists()
 
-    # whitespace ranks over every division's scores (divisions without a champion: none)
+    # whitespace ranks over every division's scores (divisions without a model champion are
+    # served by the labelled rule baseline)
     defs = build_defs(cfg, source_uri=str(tiny_source))
     for other in cfg.divisions[1:]:
         assert _run(defs, ["gosales/icp_scores"], other).success
@@ -97,7 +98,11 @@ def test_full_partition_promotes_and_scores(salesml_home, tiny_world, tiny_sourc
     assert ranked.success
     assert all(e.passed for e in ranked.get_asset_check_evaluations())
     ws = query_warehouse("SELECT * FROM gosales.whitespace ORDER BY rank")
-    assert ws.height > 0 and set(ws["division"]) == {division}
+    assert ws.height > 0 and division in set(ws["division"])
+    served = query_warehouse("SELECT division_name, model_version FROM gosales.icp_scores")
+    by_division = dict(served.unique().iter_rows())
+    assert by_division.pop(division) == "1"  # the champion serves its division ...
+    assert set(by_division.values()) == {"rule-baseline"}  # ... the rule, labelled, the others
     assert ws["rank"].to_list() == list(range(1, ws.height + 1))
 
 
@@ -114,8 +119,14 @@ def test_failed_gate_blocks_promotion_and_keeps_no_champion(salesml_home, tiny_w
     assert not (salesml_home / "lake" / "gosales" / "promoted_model").exists()
     assert read_lake(["gosales", "holdout_metrics"]).height > 0  # metrics still say why
     assert MLflowTracker().champion(model_name(cfg.divisions[0])) is None
+    # no model serves: the calibrated rule does, labelled as such, with a WARN check saying so
     scores = read_lake(["gosales", "icp_scores"])
-    assert scores.height == 0  # nothing serves, nothing scored
+    assert scores.height == tiny_world.customers.height
+    assert set(scores["model_version"]) == {"rule-baseline"}
+    assert scores["icp_score"].is_between(0, 1).all() and scores["run_id"].to_list()[0] == ""
+    warn = {e.check_name: e for r in results for e in r.get_asset_check_evaluations()}
+    assert warn["model_champion"].passed is False
+    assert warn["model_champion"].severity == dg.AssetCheckSeverity.WARN
     decisions = query_warehouse("SELECT * FROM gosales.model_decisions")
     assert decisions["promoted"].to_list() == [False]  # the refusal is a recorded decision
     assert "auc" in decisions["reason"][0]
