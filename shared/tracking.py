@@ -308,6 +308,8 @@ class MLflowTracker(dg.ConfigurableResource):
                     f"training or not signed by this salesml installation: {why}. Loading it "
                     "could run anyone's code; retrain (materialize the candidate) to replace it."
                 )
+            for name_ in _UNSIGNED_FILES:  # never read by loading; drop it all the same
+                (Path(local) / name_).unlink(missing_ok=True)
             return mlflow.sklearn.load_model(local)
 
     def load_dict(self, run_id: str, artifact_file: str) -> dict[str, Any]:
