@@ -12,7 +12,7 @@ import dagster as dg
 
 from shared.dagster_helpers import common_resources
 from shared.location import Location
-from shared.sources import SourceResource
+from shared.sources import PlainSecretError, SourceResource, has_secret, redact
 from shared.sweep import sweep_sensor
 
 
@@ -63,6 +63,12 @@ def location_definitions(
 ) -> dg.Definitions:
     """``Definitions`` of one location: its assets and automation, the shared resources
     (lake IO manager, MLflow tracker), its ``source`` and its MLflow debris sweep."""
+    if source_uri and has_secret(source_uri):
+        # resource config set in code is part of the job snapshot Dagster stores and shows
+        raise PlainSecretError(
+            f"source {redact(source_uri)} carries a secret: pass it through ${source_env} "
+            "(read when a run starts, never stored by Dagster), not as source_uri"
+        )
     source = SourceResource(
         uri=source_uri, env_var=source_env, world_size=world_size, world_seed=world_seed
     )

@@ -28,6 +28,7 @@ import polars as pl
 from shared.gates import champion_gate, metric_of, newer_champion_gate
 from shared.partitions import to_date
 from shared.storage import lake_path, publish_view, write_object
+from shared.sweep import reconcile_model
 from shared.tracking import ChampionInfo, MLflowTracker
 
 __all__ = [
@@ -136,6 +137,14 @@ def decide(
     registered and the previous champion keeps serving; the reason goes to the asset
     metadata so it is plain in the UI.
     """
+    # debris of a killed earlier run of this model (registered, never promoted nor
+    # recorded) is reconciled here, before this run registers anything
+    instance = getattr(context, "instance", None)
+    reconciled = reconcile_model(tracker, instance, location, name) if instance else []
+    if reconciled:
+        context.log.warning(
+            f"deleted half-registered versions left by a killed run: {', '.join(reconciled)}"
+        )
     version = ""
     if passed:
         tags = {
@@ -153,6 +162,7 @@ def decide(
             "champion_version": champ.version if champ else "none",
             "reason": reason,
             "decision_history": decisions_table(location),
+            **({"reconciled_versions": ", ".join(reconciled)} if reconciled else {}),
         }
     )
     row = decision_row(

@@ -154,6 +154,8 @@ def read_tables(
 
 
 _SECRET_PARAMS = ("password", "passwd", "pwd", "secret", "token", "key", "access_key", "api_key")
+# run-config keys whose plain string value is a secret by name
+_SECRET_KEYS = {"password", "passwd", "pwd", "secret", "token", "api_key", "access_key"}
 
 
 def read_source(
@@ -208,6 +210,32 @@ def redact(uri: str) -> str:
     return f"{scheme}://{rest}{sep}{query}"
 
 
+def has_secret(value: str) -> bool:
+    """True when ``value`` is a URL carrying a secret that :func:`redact` would hide."""
+    return redact(value) != value
+
+
+def plain_secrets(config: Any, path: str = "") -> list[str]:
+    """Where in a (run) config a URL carries a plain-text secret: the dotted paths of
+    every string value :func:`redact` would change, and of every string value under a
+    key that names a secret (``password``, ``token``, ...). A value given as
+    ``{"env": "VAR"}`` holds only the variable's name and is never listed."""
+    found: list[str] = []
+    if isinstance(config, Mapping):
+        for key, value in config.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and value and str(key).lower() in _SECRET_KEYS:
+                found.append(where)
+            else:
+                found.extend(plain_secrets(value, where))
+    elif isinstance(config, list | tuple):
+        for i, value in enumerate(config):
+            found.extend(plain_secrets(value, f"{path}[{i}]"))
+    elif isinstance(config, str) and has_secret(config):
+        found.append(path or "<value>")
+    return found
+
+
 def write_duckdb(path: Path, frames: Mapping[str, pl.DataFrame]) -> Path:
     """Write frames as tables of a new DuckDB file (atomically replacing ``path``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,6 +279,9 @@ class SourceResource(dg.ConfigurableResource):
     world_size: str = "demo"
     world_seed: int = 42
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        refuse_plain_secrets(getattr(context.dagster_run, "run_config", None) or {})
+
     def resolved_uri(self) -> str | None:
         """``uri``, else the environment variable ``env_var`` (read at run time), else None."""
         if self.uri:
@@ -259,3 +290,40 @@ class SourceResource(dg.ConfigurableResource):
 
     def is_embedded(self) -> bool:
         return not self.resolved_uri()
+
+
+class EnvVarRef(dg.Config):
+    """A run-config value that names an environment variable instead of holding it:
+    ``{env: MY_URL}``. A field of this type cannot be given as a literal string, so a
+    URL with a password can never be typed into run config (Dagster rejects the run
+    before storing it); the value is read from the environment when the step runs."""
+
+    env: str
+
+    def resolve(self) -> str:
+        value = os.environ.get(self.env)
+        if not value:
+            raise ValueError(f"environment variable {self.env} (named in run config) is not set")
+        return value
+
+
+class PlainSecretError(ValueError):
+    """A secret written in plain text where Dagster stores and shows it (run config,
+    definitions): refused, with where it is and how to pass it instead."""
+
+
+def refuse_plain_secrets(run_config: Mapping[str, Any], where: str = "run config") -> None:
+    """Raise :class:`PlainSecretError` when ``run_config`` holds a URL with a password
+    (or a secret query parameter, or a ``password:`` key) in plain text.
+
+    Dagster keeps a run's config in its run storage and shows it in the UI, so a
+    secret belongs in an environment variable: ``target_url: {env: MY_URL}`` in run
+    config, ``$SALESML_<LOCATION>_SOURCE`` for a source."""
+    found = plain_secrets(run_config)
+    if found:
+        raise PlainSecretError(
+            f"{where} holds a secret in plain text at {', '.join(found)}: Dagster stores and "
+            "shows it. Put the URL in an environment variable and pass {env: VARIABLE} "
+            "instead (sources: $SALESML_<LOCATION>_SOURCE; lead_scores: "
+            "$SALESML_LEADCONV_SCORES_URL or target_url: {env: VARIABLE})"
+        )

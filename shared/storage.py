@@ -91,12 +91,38 @@ def _atomic_write(folder: Path, name: str, write: Any) -> Path:
 SIGNATURE_SUFFIX = ".sig"
 
 
-def _signature(path: Path) -> str:
-    """HMAC-SHA256 of a file's bytes under the lake key (hex)."""
-    mac = hmac.new(home_mod.lake_key(), digestmod=hashlib.sha256)
+def _mac_file(mac: Any, path: Path) -> None:
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             mac.update(chunk)
+
+
+def _signature(path: Path) -> str:
+    """HMAC-SHA256 of a file's bytes under the lake key (hex)."""
+    mac = hmac.new(home_mod.lake_key(), digestmod=hashlib.sha256)
+    _mac_file(mac, path)
+    return mac.hexdigest()
+
+
+def tree_signature(folder: Path, exclude: Sequence[str] = ()) -> str:
+    """HMAC-SHA256 under the lake key (hex) of every file below ``folder``: its sorted
+    relative paths and their bytes, each framed by its length (so moving bytes between
+    files, renaming, adding or removing a file all change the signature). ``exclude``:
+    relative paths left out (files a tool rewrites after signing)."""
+    mac = hmac.new(home_mod.lake_key(), digestmod=hashlib.sha256)
+    files = sorted(
+        p for p in Path(folder).rglob("*") if p.is_file() or (p.is_symlink() and not p.is_dir())
+    )
+    for path in files:
+        rel = path.relative_to(folder).as_posix()
+        if rel in exclude:
+            continue
+        if path.is_symlink():  # never follow a link out of the signed tree
+            raise UntrustedObjectError(f"{path}: a symbolic link in a signed folder")
+        name = rel.encode()
+        mac.update(len(name).to_bytes(8, "big") + name)
+        mac.update(path.stat().st_size.to_bytes(8, "big"))
+        _mac_file(mac, path)
     return mac.hexdigest()
 
 

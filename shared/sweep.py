@@ -85,8 +85,17 @@ def sweep_mlflow(
             )
             client.set_terminated(run.info.run_id, status="KILLED")
             report.killed_runs.append(run.info.run_id)
+    models = client.search_registered_models(f"name LIKE '{model_prefix}_%'")
+    report.deleted_versions = _reconcile(client, instance, location, models)
+    return report
+
+
+def _reconcile(client: Any, instance: dg.DagsterInstance, location: str, models: Any) -> list[str]:
+    """Delete the half-registered versions of ``models`` (registered model entities):
+    no alias, no decision row, made by a Dagster run that is not in progress."""
     decided = _decided_versions(location)
-    for model in client.search_registered_models(f"name LIKE '{model_prefix}_%'"):
+    deleted: list[str] = []
+    for model in models:
         aliased = {str(v) for v in (model.aliases or {}).values()}
         for mv in client.search_model_versions(f"name = '{model.name}'"):
             version = str(mv.version)
@@ -94,9 +103,36 @@ def sweep_mlflow(
                 continue
             if _alive(instance, (mv.tags or {}).get("dagster_run_id")):
                 continue
-            client.delete_model_version(model.name, version)
-            report.deleted_versions.append(f"{model.name} v{version}")
-    return report
+            try:
+                client.delete_model_version(model.name, version)
+            except Exception as err:  # deleted meanwhile by the sensor or a parallel run
+                from shared.tracking import is_missing
+
+                if not is_missing(err):
+                    raise
+                continue
+            deleted.append(f"{model.name} v{version}")
+    return deleted
+
+
+def reconcile_model(
+    tracker: MLflowTracker, instance: dg.DagsterInstance, location: str, name: str
+) -> list[str]:
+    """The sweep's half-registered-version rule for one registered model ``name``, run by
+    the next promotion of that model (:func:`shared.lifecycle.decide`) so a kill between
+    register and promote/record is reconciled by the next run of the partition, not only
+    by the sensor. Returns the deleted versions (``name vN``); nothing when ``name`` was
+    never registered."""
+    from shared.tracking import is_missing
+
+    client = tracker.client()
+    try:
+        model = client.get_registered_model(name)
+    except Exception as err:
+        if is_missing(err):
+            return []
+        raise
+    return _reconcile(client, instance, location, [model])
 
 
 def sweep_sensor(

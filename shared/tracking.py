@@ -14,19 +14,34 @@ Registered model names: ``gosales_<division>``, ``pricing_recs_<bu_id>``,
 
 from __future__ import annotations
 
+import hmac
 import math
+import re
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from shared import home as home_mod
+from shared.storage import tree_signature
 
 CHAMPION = "champion"
 HOLDOUT_SCORES = "holdout_scores.json"
 PIP_REQUIREMENTS = ["scikit-learn", "lightgbm", "numpy", "pandas"]
+# run tag holding the HMAC (lake key) of a logged model's files: ``salesml.model_hmac.<name>``
+MODEL_HMAC_TAG = "salesml.model_hmac."
+# written by MLflow into the model folder when a version is registered (after signing); YAML
+# metadata (name, version) that loading never executes
+_UNSIGNED_FILES = ("registered_model_meta",)
+_LOGGED_MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
+
+
+class ModelIntegrityError(RuntimeError):
+    """A model whose files do not match the signature recorded when it was trained: not loaded."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +212,11 @@ class MLflowTracker(dg.ConfigurableResource):
         info = mlflow.sklearn.log_model(
             model, name=name, pip_requirements=pip_requirements or PIP_REQUIREMENTS, **kwargs
         )
+        # sign what the store now holds (as a reader downloads it): load_model refuses anything else
+        with tempfile.TemporaryDirectory(prefix="salesml-model-") as tmp:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=info.model_uri, dst_path=tmp)
+            digest = tree_signature(Path(local), exclude=_UNSIGNED_FILES)
+        self.client().set_tag(info.run_id, MODEL_HMAC_TAG + name, digest)
         return info.model_uri
 
     def register(self, name: str, model_uri: str, tags: Mapping[str, Any] | None = None) -> str:
@@ -228,11 +248,69 @@ class MLflowTracker(dg.ConfigurableResource):
             tags=dict(mv.tags or {}),
         )
 
+    def _resolve(self, model_uri: str) -> tuple[str | None, str, str]:
+        """``(run id, model name in that run, concrete URI)`` of a ``runs:/<run>/<name>``,
+        ``models:/m-<id>``, ``models:/<name>@<alias>`` or ``models:/<name>/<version>`` URI.
+        An alias is resolved once here, so what is verified is what is loaded even when
+        the alias moves meanwhile."""
+        client = self.client()
+        if model_uri.startswith("runs:/"):
+            run_id, _, path = model_uri.removeprefix("runs:/").partition("/")
+            return run_id, path.strip("/"), model_uri
+        rest = model_uri.removeprefix("models:/")
+        if not model_uri.startswith("models:/") or not rest:
+            raise ModelIntegrityError(
+                f"refusing to load {model_uri}: only runs:/ and models:/ URIs can be verified"
+            )
+        if _LOGGED_MODEL_ID.fullmatch(rest):
+            logged = client.get_logged_model(rest)
+            return logged.source_run_id, logged.name, model_uri
+        if "@" in rest:
+            name, alias = rest.split("@", 1)
+            mv = client.get_model_version_by_alias(name, alias)
+        else:
+            name, version = rest.rsplit("/", 1)
+            mv = client.get_model_version(name, version)
+        source = str(mv.source or "")
+        if source.startswith(("runs:/", "models:/")) and source != model_uri:
+            return self._resolve(source)
+        raise ModelIntegrityError(
+            f"refusing to load {model_uri}: its registered source {source!r} is not a model "
+            "logged by salesml (runs:/ or models:/m-...)"
+        )
+
     def load_model(self, model_uri: str) -> Any:
+        """Load a model logged by :meth:`log_model`, after checking its files against the
+        HMAC recorded on its run at training time (the lake key, :func:`shared.home.lake_key`).
+
+        The artifacts are downloaded to a private temporary folder, verified there and
+        loaded from there: a model whose files changed after training (or that carries no
+        signature) raises :class:`ModelIntegrityError` naming the URI, and nothing of it is
+        unpickled.
+        """
         import mlflow.sklearn
 
-        self.mlflow()
-        return mlflow.sklearn.load_model(model_uri)
+        mlflow = self.mlflow()
+        run_id, name, concrete = self._resolve(model_uri)
+        tag = MODEL_HMAC_TAG + name
+        expected = self.client().get_run(run_id).data.tags.get(tag, "") if run_id else ""
+        with tempfile.TemporaryDirectory(prefix="salesml-model-") as tmp:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=concrete, dst_path=tmp)
+            actual = tree_signature(Path(local), exclude=_UNSIGNED_FILES)
+            if not expected or not hmac.compare_digest(expected, actual):
+                why = (
+                    f"no signature (run tag {tag} of run {run_id} is missing)"
+                    if not expected
+                    else "its files do not match the signature recorded at training"
+                )
+                raise ModelIntegrityError(
+                    f"refusing to load model {model_uri} ({concrete}): artifact changed since "
+                    f"training or not signed by this salesml installation: {why}. Loading it "
+                    "could run anyone's code; retrain (materialize the candidate) to replace it."
+                )
+            for name_ in _UNSIGNED_FILES:  # never read by loading; drop it all the same
+                (Path(local) / name_).unlink(missing_ok=True)
+            return mlflow.sklearn.load_model(local)
 
     def load_dict(self, run_id: str, artifact_file: str) -> dict[str, Any]:
         mlflow = self.mlflow()

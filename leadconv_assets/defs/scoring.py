@@ -14,6 +14,7 @@ from leadconv_assets.config import LeadconvConfig, end_of_day
 from leadconv_assets.defs import COMMON, LOCATION, check, clean_in
 from shared.dagster_helpers import bind, numeric_metadata, schema_check_result, warehouse_metadata
 from shared.partitions import to_date
+from shared.sources import EnvVarRef
 from shared.tracking import MLflowTracker
 
 
@@ -22,7 +23,9 @@ class LeadScoresConfig(dg.Config):
 
     split: str | None = None  # all | test | train
     dry_run: bool | None = None
-    target_url: str | None = None
+    # the target DB URL never in run config (Dagster stores and shows it): the name of an
+    # environment variable holding it, ``target_url: {env: VARIABLE}``; a literal is rejected
+    target_url: EnvVarRef | None = None
     days_back: int | None = None
     table: str = "lead_scores"
     history_table: str = "lead_score_history"
@@ -39,7 +42,8 @@ def lead_scores(
         cfg, tracker, clean["tables"], as_of, days_back, LOCATION.model_name
     )
     chosen = scores_db.select_split(scored.scores, split)  # type: ignore[arg-type]
-    url = lc_scoring.scores_url(config.target_url, cfg.scoring.target_url)
+    own = config.target_url.resolve() if config.target_url else None
+    url = lc_scoring.scores_url(own, cfg.scoring.target_url)
     # validate first: a frame that breaks the contract raises and writes nothing
     out, result = lc_scoring.write_scores(
         url, chosen, table=config.table, history_table=config.history_table, dry_run=dry_run

@@ -124,14 +124,18 @@ def test_location_materializes_end_to_end(salesml_home, tiny_cfg):
     assert meta["dry_run"] and meta["inserted"] > 0
     assert scores_db.read_table(None).height == scores.height
 
-    # the same partition into PostgreSQL (run config target_url), when the test server runs
+    # the same partition into PostgreSQL (run config target_url from an env var), when the test server runs
     url = os.environ.get("SALESML_TEST_PG_URL")
     if not url:
         assert os.environ.get("CI") != "true", "CI must provide SALESML_TEST_PG_URL"
         return
     suffix = uuid.uuid4().hex[:8]
     table, history_table = f"lead_scores_{suffix}", f"lead_score_history_{suffix}"
-    pg = {"target_url": url, "table": table, "history_table": history_table}
+    pg = {
+        "target_url": {"env": "SALESML_TEST_PG_URL"},
+        "table": table,
+        "history_table": history_table,
+    }
     try:
         for _ in range(2):
             res = _run(

@@ -71,3 +71,48 @@ def test_sweep_sensor_is_running_by_default():
     sensor = sweep_sensor("gosales", "gosales")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert sensor.name == "gosales_mlflow_sweep"
+
+
+def test_next_promotion_of_a_model_reconciles_its_half_registered_versions(salesml_home):
+    """A kill between register and promote/record leaves a version with no alias and no
+    decision row: the next run of that model's partition (``decide``) deletes it and says
+    so, before registering its own candidate; a version of a run still in progress and a
+    decided one stay."""
+    import logging
+    from types import SimpleNamespace
+
+    from shared.lifecycle import decide
+
+    instance = dg.DagsterInstance.ephemeral()
+    tracker = MLflowTracker()
+    mlflow, client = tracker.mlflow(), tracker.client()
+    exp = tracker.experiment_id("gosales")
+    dead = _dagster_run(instance, dg.DagsterRunStatus.FAILURE)
+    alive = _dagster_run(instance, dg.DagsterRunStatus.STARTED)
+    from sklearn.dummy import DummyClassifier
+
+    with mlflow.start_run(experiment_id=exp) as run:
+        uri = tracker.log_model(DummyClassifier().fit([[0], [1]], [0, 1]))
+    name = "gosales_b"
+    client.create_registered_model(name)
+    v_orphan = client.create_model_version(name, uri, tags={"dagster_run_id": dead}).version
+    v_running = client.create_model_version(name, uri, tags={"dagster_run_id": alive}).version
+    metadata: dict = {}
+    ctx = SimpleNamespace(
+        run_id="run-next",
+        instance=instance,
+        log=logging.getLogger("test"),
+        add_output_metadata=metadata.update,
+    )
+    cols = {"division": "b", "cutoff_date": date(2024, 6, 30)}
+    cand = {"model_uri": uri, "run_id": run.info.run_id}
+    row = decide(ctx, tracker, "gosales", name, cand, True, "all gates passed", cols)
+
+    left = {str(m.version) for m in client.search_model_versions(f"name = '{name}'")}
+    new = str(row["version"][0])
+    assert left == {str(v_running), new}, left
+    assert metadata["reconciled_versions"] == f"{name} v{v_orphan}"
+    assert tracker.champion(name).version == new
+    # a re-run reconciles nothing more: the new version is decided, the running one alive
+    decide(ctx, tracker, "gosales", name, cand, False, "auc: FAIL", cols)
+    assert {str(m.version) for m in client.search_model_versions(f"name = '{name}'")} == left
