@@ -56,8 +56,8 @@ def summarize() -> str:
         ("truth", "cqr_lightgbm", "median_mae_vs_true_q50"): "median_err_vs_q50",
     }
     rows = metrics.with_columns(
-        name=pl.struct("component", "model", "metric").map_elements(
-            lambda s: pick.get((s["component"], s["model"], s["metric"])), return_dtype=pl.Utf8
+        name=pl.struct("component", "learner", "metric").map_elements(
+            lambda s: pick.get((s["component"], s["learner"], s["metric"])), return_dtype=pl.Utf8
         )
     ).filter(pl.col("name").is_not_null())
     table = rows.pivot(on="name", index=["bu_id", "cutoff_date"], values="value")

@@ -85,7 +85,7 @@ def model_card(res, name: str, bu: str, cutoff: date, gates_markdown: str, link:
         "summary": "Discount point model, conformal 90% range and win probability for one business unit.",
         "data": {"bu_id": bu, "cutoff": cutoff.isoformat(), "holdout_lines": res.holdout.height},
         "metrics": {
-            r["metric"]: {r["model"]: r["value"]}
+            r["metric"]: {r["learner"]: r["value"]}
             for r in res.metrics.filter(pl.col("component") != "drift").to_dicts()
         },
         "gates_markdown": gates_markdown,

@@ -44,10 +44,35 @@ METRIC_SCHEMA = {
     "bu_id": pl.Utf8,
     "cutoff_date": pl.Date,
     "component": pl.Utf8,
-    "model": pl.Utf8,
+    "model": pl.Utf8,  # the role, as in every location: candidate / baseline / rule / champion / oracle
+    "learner": pl.Utf8,  # what the row is about: the learner, or the feature / family measured
     "metric": pl.Utf8,
     "value": pl.Float64,
 }
+ROLES = {
+    "lightgbm": "candidate",
+    "cqr_lightgbm": "candidate",
+    "random_forest": "baseline",
+    "logistic": "baseline",
+    "segment_median": "rule",
+    "champion": "champion",
+    "oracle": "oracle",
+}
+"""Role of each learner in ``model_metrics.model``; drift and per-family rows measure the
+candidate (their ``learner`` names the feature or family)."""
+
+
+def metric_value(metrics: pl.DataFrame, component: str, name: str, metric: str) -> float:
+    """``value`` of one row of a long metrics frame, the row found by ``component``,
+    ``metric`` and ``name`` as its ``learner`` (``"lightgbm"``, a family) or, failing
+    that, its role ``model`` (``"oracle"``); NaN when there is no such row."""
+    rows = metrics.filter((pl.col("component") == component) & (pl.col("metric") == metric))
+    if "learner" in rows.columns:
+        by_learner = rows.filter(pl.col("learner") == name)
+        rows = by_learner if by_learner.height else rows.filter(pl.col("model") == name)
+    else:
+        rows = rows.filter(pl.col("model") == name)
+    return float(rows["value"][0]) if rows.height else float("nan")
 
 
 @dataclass
@@ -61,7 +86,7 @@ class PartitionResult:
     win: pwin.WinModel
     rho: float
     regions: list[str]
-    metrics: pl.DataFrame  # long: component, model, metric, value
+    metrics: pl.DataFrame  # long: component, model (role), learner, metric, value
     coverage: pl.DataFrame  # per family, with the binomial acceptance interval
     holdout: pl.DataFrame  # holdout lines with model ranges (and truth when known)
     drift: pl.DataFrame
@@ -74,21 +99,19 @@ class PartitionResult:
         )
 
     def metric(self, component: str, model: str, metric: str) -> float:
-        row = self.metrics.filter(
-            (pl.col("component") == component)
-            & (pl.col("model") == model)
-            & (pl.col("metric") == metric)
-        )
-        return float(row["value"][0]) if row.height else float("nan")
+        """:func:`metric_value` of this partition's metrics."""
+        return metric_value(self.metrics, component, model, metric)
 
 
-def _rows(bu: str, cutoff: date, component: str, model: str, values: dict) -> list[dict]:
+def _rows(bu: str, cutoff: date, component: str, learner: str, values: dict) -> list[dict]:
+    """Long metric rows of one learner (or feature / family: those measure the candidate)."""
     return [
         {
             "bu_id": bu,
             "cutoff_date": cutoff,
             "component": component,
-            "model": model,
+            "model": ROLES.get(learner, "candidate"),
+            "learner": learner,
             "metric": k,
             "value": float(v),
         }
@@ -270,12 +293,7 @@ def promotion_gates(
     """
 
     def val(component: str, model: str, metric: str) -> float:
-        row = result_metrics.filter(
-            (pl.col("component") == component)
-            & (pl.col("model") == model)
-            & (pl.col("metric") == metric)
-        )
-        return float(row["value"][0]) if row.height else float("nan")
+        return metric_value(result_metrics, component, model, metric)
 
     n = int(val("range", "cqr_lightgbm", "n_effective"))
     lo, hi = coverage_tolerance(n, cfg.coverage.target, cfg.coverage.base_tolerance)
@@ -331,11 +349,9 @@ def _champion_frame(metrics: pl.DataFrame, val, champion_cutoff: date | str | No
 
 def oracle_gap(metrics: pl.DataFrame) -> float:
     """Oracle AUC minus the LightGBM win model's AUC (NaN without truth)."""
-    auc = metrics.filter((pl.col("component") == "win") & (pl.col("metric") == "roc_auc")).select(
-        "model", "value"
+    return metric_value(metrics, "win", "oracle", "roc_auc") - metric_value(
+        metrics, "win", "lightgbm", "roc_auc"
     )
-    d = dict(zip(auc["model"].to_list(), auc["value"].to_list(), strict=True))
-    return float(d.get("oracle", np.nan) - d.get("lightgbm", np.nan))
 
 
 def newer_champion_rule(cutoff: date, champion_cutoff: date | str | None) -> Gate:

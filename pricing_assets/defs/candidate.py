@@ -115,7 +115,7 @@ def _outputs(res, gates: GateReport, uri: str, run_id: str, link: str, bu: str, 
         metadata={
             "gates": dg.MetadataValue.md(gates.to_markdown()),
             "metrics": dg.MetadataValue.md(
-                md_table(res.metrics.select("component", "model", "metric", "value"), 80)
+                md_table(res.metrics.select("component", "model", "learner", "metric", "value"), 80)
             ),
         },
     )
@@ -181,10 +181,10 @@ def drift_check_result(model_metrics: pl.DataFrame) -> dg.AssetCheckResult:
     state: a failed check with ``measured: False`` and the reason, never a pass.
     """
     rows = model_metrics.filter(pl.col("component") == "drift")
-    d = rows.pivot(on="metric", index="model", values="value") if rows.height else rows
+    d = rows.pivot(on="metric", index="learner", values="value") if rows.height else rows
     if not d.height or "psi" not in d.columns:
         return not_measured("model_metrics has no PSI rows")
-    d = d.rename({"model": "feature"}).filter(pl.col("psi").is_not_nan())
+    d = d.rename({"learner": "feature"}).filter(pl.col("psi").is_not_nan())
     if not d.height:
         return not_measured("model_metrics has no finite PSI rows")
     if "p_value" not in d.columns:

@@ -80,13 +80,15 @@ def test_the_bundle_re_encodes_lines_exactly_as_its_partition_did(tiny_partition
 def _with_champion(metrics: pl.DataFrame, champion_mse: float, se: float) -> pl.DataFrame:
     extra = metrics.filter(
         (pl.col("component") == "point")
-        & (pl.col("model") == "lightgbm")
+        & (pl.col("learner") == "lightgbm")
         & (pl.col("metric") == "mse")
     )
     return pl.concat(
         [
             metrics,
-            extra.with_columns(model=pl.lit("champion"), value=pl.lit(champion_mse)),
+            extra.with_columns(
+                model=pl.lit("champion"), learner=pl.lit("champion"), value=pl.lit(champion_mse)
+            ),
             extra.with_columns(metric=pl.lit("mse_diff_se"), value=pl.lit(se)),
         ]
     )
