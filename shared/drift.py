@@ -37,13 +37,16 @@ def psi(baseline: Any, current: Any, n_bins: int = 10, eps: float = 1e-4) -> flo
         n_bins: number of quantile bins fitted on the baseline.
         eps: floor on bin shares so empty bins do not give infinities.
     """
-    base = np.asarray(baseline, dtype=float)
-    cur = np.asarray(current, dtype=float)
-    base, cur = base[np.isfinite(base)], cur[np.isfinite(cur)]
+    base, cur = _finite(baseline), _finite(current)
     if base.size == 0 or cur.size == 0:
         return float("nan")
     edges = bin_edges(base, n_bins)
     return _psi_of_counts(_counts(edges, base), _counts(edges, cur), eps)
+
+
+def _finite(values: Any) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    return arr[np.isfinite(arr)]
 
 
 def _counts(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -67,9 +70,7 @@ def psi_p_value(
     the ``eps`` floor), which is exactly where a bare threshold misfires: with 40 current
     values a PSI above 0.25 is common from sampling alone. NaN when nothing was measured.
     """
-    base = np.asarray(baseline, dtype=float)
-    cur = np.asarray(current, dtype=float)
-    base, cur = base[np.isfinite(base)], cur[np.isfinite(cur)]
+    base, cur = _finite(baseline), _finite(current)
     if base.size == 0 or cur.size == 0:
         return float("nan")
     edges = bin_edges(base, n_bins)
