@@ -76,17 +76,28 @@ def justify_holdout(model, line_features: pl.DataFrame, bu: str, cutoff) -> pl.D
     )
 
 
-def model_card(res, name: str, bu: str, cutoff: date, gates_markdown: str, link: str) -> dict:
-    """Content of the model card of one trained partition (``res``: a ``training.PartitionResult``)."""
+def model_card(
+    metrics: pl.DataFrame, name: str, bu: str, cutoff: date, gates_markdown: str, link: str
+) -> dict:
+    """Content of the model card of one trained partition from its ``model_metrics``."""
     from pricing_assets.features import FEATURES
 
     return {
         "title": f"{name} — cutoff {cutoff}",
         "summary": "Discount point model, conformal 90% range and win probability for one business unit.",
-        "data": {"bu_id": bu, "cutoff": cutoff.isoformat(), "holdout_lines": res.holdout.height},
+        "data": {
+            "bu_id": bu,
+            "cutoff": cutoff.isoformat(),
+            "holdout_lines": int(
+                metrics.filter((pl.col("component") == "range") & (pl.col("metric") == "n"))[
+                    "value"
+                ].max()
+                or 0
+            ),
+        },
         "metrics": {
             r["metric"]: {r["learner"]: r["value"]}
-            for r in res.metrics.filter(pl.col("component") != "drift").to_dicts()
+            for r in metrics.filter(pl.col("component") != "drift").to_dicts()
         },
         "gates_markdown": gates_markdown,
         "features": FEATURES,

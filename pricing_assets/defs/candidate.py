@@ -10,7 +10,6 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from pricing_assets import justify as pr_justify
 from pricing_assets import training
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
@@ -20,7 +19,6 @@ from shared.dagster_helpers import md_table, not_measured, numeric_metadata, war
 from shared.drift import psi_alarm, psi_label
 from shared.gates import GateReport
 from shared.metrics import calibration_bins, calibration_mae
-from shared.modelcard import write_model_card
 from shared.tracking import MLflowTracker
 
 CROSSING_METRICS = ("crossing_rows", "crossing_share")
@@ -86,6 +84,7 @@ def _outputs(res, gates: GateReport, uri: str, run_id: str, link: str, bu: str, 
             "model": res.range,
             "model_uri": uri,
             "run_id": run_id,
+            "mlflow_link": link,
             "rho": res.rho,
             "coverage": res.coverage,
             "bu_id": bu,
@@ -100,7 +99,7 @@ def _outputs(res, gates: GateReport, uri: str, run_id: str, link: str, bu: str, 
         },
     )
     yield dg.Output(
-        {"model": res.win, "model_uri": uri, "run_id": run_id, "bu_id": bu},
+        {"model": res.win, "model_uri": uri, "run_id": run_id, "mlflow_link": link, "bu_id": bu},
         "win_probability",
         metadata={
             "roc_auc": res.metric("win", "lightgbm", "roc_auc"),
@@ -140,9 +139,6 @@ def pricing_training(
     gates = training.promotion_gates(res.metrics, bcfg)
     uri, run_id, link = _log_run(context, tracker, res, gates, bcfg, cutoff, bu)
     yield from _outputs(res, gates, uri, run_id, link, bu, note)
-    name = LOCATION.model_name(bu)
-    card = pr_justify.model_card(res, name, bu, cutoff, gates.to_markdown(), link)
-    write_model_card("pricing", name, str(context.partition_key), card)
 
 
 # --- checks ---------------------------------------------------------------------------

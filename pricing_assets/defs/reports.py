@@ -1,4 +1,6 @@
-"""Stage ``reports``: ``justify``, the top drivers of every holdout line's point prediction."""
+"""Stage ``reports``: ``justify`` (the top drivers of every holdout line's point prediction)
+and ``model_card`` (markdown + JSON per partition, not downstream of the gates, so a
+refused candidate's card still says why)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,14 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from pricing_assets import justify as pr_justify
+from pricing_assets import training
 from pricing_assets.config import PricingConfig
-from pricing_assets.defs._wiring import COMMON, ins
+from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.justify import driver_importance, justify_holdout
 from pricing_assets.location import LOCATION
 from shared.dagster_helpers import md_table, warehouse_metadata
+from shared.modelcard import render_model_card, write_model_card
 
 
 def justify(context, point_model, line_features) -> pl.DataFrame:
@@ -21,6 +26,30 @@ def justify(context, point_model, line_features) -> pl.DataFrame:
         {"rows": out.height, "top_drivers": dg.MetadataValue.md(md_table(driver_importance(out)))}
     )
     return out
+
+
+def model_card(cfg: PricingConfig, context, win_probability, model_metrics) -> dict:
+    # not downstream of point_model / range_model, whose blocking gate checks would skip it:
+    # the card of a refused candidate must still be written (win_probability has WARN checks)
+    cutoff, bu = LOCATION.partition(context)
+    name = LOCATION.model_name(bu)
+    gates = training.promotion_gates(model_metrics, cfg.bu(bu))
+    card = pr_justify.model_card(
+        model_metrics, name, bu, cutoff, gates.to_markdown(), win_probability.get("mlflow_link", "")
+    )
+    md_path, json_path = write_model_card(LOCATION.name, name, context.partition_key, card)
+    context.add_output_metadata(
+        {
+            "card": dg.MetadataValue.md(render_model_card(card)),
+            "markdown_path": str(md_path),
+            "json_path": str(json_path),
+        }
+    )
+    return {
+        "markdown_path": str(md_path),
+        "json_path": str(json_path),
+        "gates_passed": gates.passed,
+    }
 
 
 def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
@@ -34,5 +63,14 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             description="Per holdout line, the top 3 drivers of the point prediction from LightGBM's own "
             "feature contributions (pred_contrib), with a one-line explanation.",
             **COMMON,
-        )(justify)
+        )(justify),
+        dg.asset(
+            key=LOCATION.key("model_card"),
+            partitions_def=parts,
+            ins=ins("win_probability", "model_metrics"),
+            kinds={"markdown"},
+            description="Model card (markdown + JSON): data, metrics per component and learner, "
+            "gates, MLflow link.",
+            **COMMON,
+        )(bind(model_card, cfg)),
     ]

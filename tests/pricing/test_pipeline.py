@@ -21,6 +21,7 @@ PARTITIONED = [
     "pricing/win_probability",
     "pricing/model_metrics",
     "pricing/justify",
+    "pricing/model_card",
     "pricing/promoted_model",
     "pricing/price_recs_line",
     "pricing/price_recs_deal",
@@ -82,6 +83,9 @@ def test_whole_location_materializes_promotes_and_publishes(salesml_home, tiny_w
     assert len(runs) == 1  # one MLflow run for the partition
     metrics = query_warehouse("SELECT * FROM pricing.model_metrics")
     assert metrics.filter(pl.col("component") == "truth").height > 0
+    assert set(metrics["model"]) >= {"candidate", "baseline", "rule", "oracle"}  # roles
+    card = salesml_home / "reports" / "pricing" / name / f"na__{TINY_CUTOFF}" / "model_card.md"
+    assert card.exists() and "holdout_coverage" in card.read_text()
 
 
 def test_bad_input_fails_before_anything_is_written(salesml_home, tiny_world, tmp_path):
@@ -119,7 +123,12 @@ def test_failed_gate_blocks_promotion_and_recommendations(
     assert "holdout_coverage" in checks["coverage_gate"].description
     assert checks["point_beats_rule"].passed
     mats = {e.asset_key.to_user_string() for e in res.get_asset_materialization_events()}
-    assert {"pricing/range_model", "pricing/model_metrics", "pricing/justify"} <= mats
+    assert {
+        "pricing/range_model",
+        "pricing/model_metrics",
+        "pricing/justify",
+        "pricing/model_card",  # the card of a refused candidate still says why
+    } <= mats
     assert not mats & {
         "pricing/promoted_model",
         "pricing/price_recs_line",
