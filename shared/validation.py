@@ -92,7 +92,44 @@ def _examples(df: pl.DataFrame, mask: pl.Series | None, cols: Sequence[str]) -> 
 def pandera_violations(
     df: pl.DataFrame, schema: Any, table: str, key_columns: Sequence[str] = ()
 ) -> list[Violation]:
-    """Run a pandera polars schema lazily and turn its failure cases into violations."""
+    """Run a pandera polars schema lazily and turn its failure cases into violations,
+    plus :func:`nonfinite_violations` (pandera's range checks let ±inf through)."""
+    return _schema_violations(df, schema, table, key_columns) + nonfinite_violations(
+        df, table, key_columns
+    )
+
+
+def nonfinite_violations(
+    df: pl.DataFrame, table: str, key_columns: Sequence[str] = ()
+) -> list[Violation]:
+    """Rows of every float column holding +inf or -inf, one violation per column.
+
+    An infinite amount or price passes ``ge`` / ``le`` checks on one side, and later
+    shows up as a feature no model can use (or a leak-like perfect split); no real
+    source means it, so it is rejected with the rows named.
+    """
+    out: list[Violation] = []
+    for name, dtype in df.schema.items():
+        if not dtype.is_float():
+            continue
+        bad = df[name].is_infinite().fill_null(False)
+        n = int(bad.sum())
+        if n:
+            out.append(
+                Violation(
+                    table,
+                    name,
+                    "must be finite (found ±inf)",
+                    n,
+                    _examples(df, bad, [*key_columns, name]),
+                )
+            )
+    return out
+
+
+def _schema_violations(
+    df: pl.DataFrame, schema: Any, table: str, key_columns: Sequence[str]
+) -> list[Violation]:
     try:
         schema.validate(df, lazy=True)
     except pa_errors.SchemaErrors as err:

@@ -178,3 +178,18 @@ def test_bad_config_key_or_value_names_the_file_and_the_key(tmp_path):
         with pytest.raises(ConfigError) as err:
             load_config(path)
         assert name in str(err.value) and key in str(err.value), str(err.value)
+
+
+def test_infinite_values_are_rejected_with_the_rows_named(tiny_world):
+    """±inf passes a one-sided range check; the contract rejects it, naming the rows."""
+    first = tiny_world.order_lines["order_line_id"][0]
+    bad = tiny_world.order_lines.with_columns(
+        list_price=pl.when(pl.col("order_line_id") == first)
+        .then(float("inf"))
+        .otherwise(pl.col("list_price"))
+    )
+    with pytest.raises(DataContractError) as err:
+        validate_inputs({"order_lines": bad, "quotes": tiny_world.quotes}, BUS)
+    text = str(err.value)
+    assert "order_lines" in text and "list_price" in text and "±inf" in text
+    assert str(first) in text

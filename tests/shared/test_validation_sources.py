@@ -127,3 +127,16 @@ def test_a_postgres_source_session_cannot_lift_read_only():
         with rw.begin() as c:
             c.execute(sa.text(f"DROP TABLE {table}"))
         rw.dispose()
+
+
+def test_nonfinite_values_are_one_violation_per_column():
+    import polars as pl
+
+    from shared.validation import nonfinite_violations
+
+    df = pl.DataFrame(
+        {"id": [1, 2, 3], "x": [1.0, float("inf"), -float("inf")], "y": [0.5, None, 2.0]}
+    )
+    (v,) = nonfinite_violations(df, "t", ["id"])
+    assert (v.table, v.column, v.n_rows) == ("t", "x", 2)
+    assert [e["id"] for e in v.examples] == [2, 3]
