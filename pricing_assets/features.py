@@ -316,6 +316,36 @@ def truncation_differences(
     return [c for c in [*FEATURES, "split"] if not left[c].equals(right[c], null_equal=True)]
 
 
+UNSEEN_WARN_SHARE = 0.05
+"""Share of a partition's holdout lines with a category value training never saw above
+which the ``unknown_categories`` check warns."""
+
+
+def unseen_categories(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per encoded category column: holdout and calibration lines whose value was not seen on
+    training lines (code ``-1``; the models see them as one "unknown" value, and the
+    target encodings fall back to the prior). Out: ``column, split, lines, unseen, share,
+    examples`` (up to 5 unseen values)."""
+    rows = []
+    for src, dst in CATEGORICAL.items():
+        for split in ("calibration", "holdout"):
+            part = frame.filter(pl.col("split") == split)
+            unseen = part.filter(pl.col(dst) == -1)
+            rows.append(
+                {
+                    "column": src,
+                    "split": split,
+                    "lines": part.height,
+                    "unseen": unseen.height,
+                    "share": unseen.height / part.height if part.height else 0.0,
+                    "examples": ", ".join(
+                        str(v) for v in unseen[src].unique(maintain_order=True).head(5).to_list()
+                    ),
+                }
+            )
+    return pl.DataFrame(rows)
+
+
 def split_row_counts(frame: pl.DataFrame) -> dict[str, int]:
     """``rows`` and ``<split>_rows`` of a ``line_features`` frame."""
     counts = dict(frame.group_by("split").len().iter_rows())

@@ -13,7 +13,7 @@ from pricing_assets import schemas as pr_schemas
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
-from shared.dagster_helpers import schema_check_result
+from shared.dagster_helpers import md_table, schema_check_result
 
 
 def line_features(cfg: PricingConfig, context, order_lines: pl.DataFrame) -> pl.DataFrame:
@@ -33,6 +33,24 @@ def line_features_schema_check(line_features: pl.DataFrame) -> dg.AssetCheckResu
         LOCATION.table("line_features"),
         ["order_line_id"],
         check_name="line_features_schema_check",
+    )
+
+
+def unknown_categories(line_features: pl.DataFrame) -> dg.AssetCheckResult:
+    table = pr_features.unseen_categories(line_features)
+    holdout = table.filter(pl.col("split") == "holdout")
+    worst = holdout.sort("share", descending=True).row(0, named=True)
+    return dg.AssetCheckResult(
+        passed=worst["share"] <= pr_features.UNSEEN_WARN_SHARE,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{worst['unseen']} of {worst['lines']} holdout lines have a {worst['column']} "
+        f"never seen in training (warn above {pr_features.UNSEEN_WARN_SHARE:.0%})",
+        metadata={
+            "unseen_holdout_lines": int(holdout["unseen"].sum()),
+            "worst_column": worst["column"],
+            "worst_share": float(worst["share"]),
+            "counts": dg.MetadataValue.md(md_table(table)),
+        },
     )
 
 
@@ -75,6 +93,13 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             description="line_features matches its schema (unique lines, discount in [0, 1), known split, "
             "numeric features).",
         )(line_features_schema_check),
+        dg.asset_check(
+            partitions_def=parts,
+            asset=lf,
+            description="Unknown categories (WARN): holdout lines whose family, tier, region or "
+            "product was never seen in training (coded -1, target encoding at the prior), counted "
+            "per column; warns above 5% of the holdout.",
+        )(unknown_categories),
         dg.asset_check(
             partitions_def=parts,
             asset=lf,

@@ -189,3 +189,26 @@ def test_drift_fires_on_a_large_psi_only_when_noise_cannot_explain_it(tiny_parti
     assert drift_check_result(with_drift(0.4, 0.3)).passed  # big PSI, explained by noise
     drifted = drift_check_result(with_drift(0.4, 0.001))
     assert not drifted.passed and drifted.metadata["measured"].value is True
+
+
+def test_unknown_categories_are_counted_and_warned(tiny_partition):
+    """A category value training never saw is counted (never silently merged) and a holdout
+    full of them warns."""
+    from pricing_assets.defs.features import unknown_categories
+    from pricing_assets.features import unseen_categories
+
+    feats, _, _ = tiny_partition
+    assert unknown_categories(feats).passed  # the tiny world: families and tiers all seen
+    renamed = feats.with_columns(
+        product_family=pl.when(pl.col("split") == "holdout")
+        .then(pl.lit("Brand New Family"))
+        .otherwise(pl.col("product_family")),
+        family_code=pl.when(pl.col("split") == "holdout")
+        .then(-1.0)
+        .otherwise(pl.col("family_code")),
+    )
+    counts = unseen_categories(renamed)
+    row = counts.filter((pl.col("column") == "product_family") & (pl.col("split") == "holdout"))
+    assert row["share"][0] == 1.0 and "Brand New Family" in row["examples"][0]
+    check = unknown_categories(renamed)
+    assert not check.passed and check.metadata["worst_column"].value == "product_family"
