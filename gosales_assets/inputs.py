@@ -15,6 +15,7 @@ import polars as pl
 
 from shared.home import worlds_dir
 from shared.sources import as_of_date, read_source, write_folder
+from shared.validation import contract_page
 
 REQUIRED = ("customers", "transactions")
 OPTIONAL = ("assets", "ground_truth")
@@ -58,18 +59,19 @@ def validated_inputs(
     Returns ``({customers, transactions, install_base, ground_truth}, description, as_of)``;
     a missing install base or ground truth is an empty frame.
     """
-    from gosales_assets.schemas import validate_inputs
+    with contract_page("docs/data_contracts.md"):
+        from gosales_assets.schemas import validate_inputs
 
-    tables, described = load_inputs(uri, size, seed, window_months)
-    as_of = data_as_of(tables["transactions"])  # type: ignore[arg-type]
-    clean = validate_inputs(
-        {k: v for k, v in tables.items() if k != "ground_truth" and v is not None}, as_of
-    )
-    install, truth = clean.get("assets"), tables.get("ground_truth")
-    out = {
-        "customers": clean["customers"],
-        "transactions": clean["transactions"],
-        "install_base": install if install is not None else pl.DataFrame(),
-        "ground_truth": truth if truth is not None else pl.DataFrame(),
-    }
-    return out, described, as_of
+        tables, described = load_inputs(uri, size, seed, window_months)
+        as_of = data_as_of(tables["transactions"])  # type: ignore[arg-type]
+        clean = validate_inputs(
+            {k: v for k, v in tables.items() if k != "ground_truth" and v is not None}, as_of
+        )
+        install, truth = clean.get("assets"), tables.get("ground_truth")
+        out = {
+            "customers": clean["customers"],
+            "transactions": clean["transactions"],
+            "install_base": install if install is not None else pl.DataFrame(),
+            "ground_truth": truth if truth is not None else pl.DataFrame(),
+        }
+        return out, described, as_of

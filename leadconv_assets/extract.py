@@ -27,7 +27,7 @@ import polars as pl
 from leadconv_assets import schemas
 from shared import home as home_mod
 from shared.sources import read_tables, redact, write_duckdb
-from shared.validation import DataContractError, Violation
+from shared.validation import DataContractError, Violation, contract_page
 
 
 def world_path(size: str, seed: int, variant: str = "shipped") -> Path:
@@ -156,5 +156,6 @@ def snapshot_source(
 ) -> tuple[Snapshot, str]:
     """Snapshot the source ``uri`` (None = the embedded world of ``size``, ``seed`` and
     ``variant``); returns the snapshot and the source's redacted description."""
-    resolved, described = resolve_source(uri, size, seed, variant)
-    return extract(resolved, described), described
+    with contract_page("docs/data_contracts/leadconv.md"):
+        resolved, described = resolve_source(uri, size, seed, variant)
+        return extract(resolved, described), described

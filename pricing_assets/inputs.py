@@ -15,6 +15,7 @@ import polars as pl
 
 from shared.home import worlds_dir
 from shared.sources import as_of_date, read_source, write_folder
+from shared.validation import contract_page
 
 REQUIRED = ("order_lines", "quotes")
 OPTIONAL = ("line_truth", "quote_truth")
@@ -61,16 +62,19 @@ def read_validated_inputs(
     """Read the source and validate every contract table before anything is written:
     ``({order_lines, quotes, line_truth, quote_truth}, description of the source, as-of)``.
     Truth tables the source lacks are empty frames."""
-    from pricing_assets.schemas import validate_inputs
+    with contract_page("docs/data_contracts/pricing.md"):
+        from pricing_assets.schemas import validate_inputs
 
-    tables, described = load_inputs(uri, size, seed)
-    as_of = data_as_of(tables["order_lines"])
-    clean = validate_inputs(
-        {"order_lines": tables["order_lines"], "quotes": tables["quotes"]}, business_units, as_of
-    )
-    out = {
-        "order_lines": clean["order_lines"],
-        "quotes": clean["quotes"],
-        **{name: empty_if_missing(tables.get(name)) for name in OPTIONAL},
-    }
-    return out, described, as_of
+        tables, described = load_inputs(uri, size, seed)
+        as_of = data_as_of(tables["order_lines"])
+        clean = validate_inputs(
+            {"order_lines": tables["order_lines"], "quotes": tables["quotes"]},
+            business_units,
+            as_of,
+        )
+        out = {
+            "order_lines": clean["order_lines"],
+            "quotes": clean["quotes"],
+            **{name: empty_if_missing(tables.get(name)) for name in OPTIONAL},
+        }
+        return out, described, as_of

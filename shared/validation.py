@@ -9,7 +9,8 @@ express (foreign keys, dates after the data's as-of date) live here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -38,14 +39,19 @@ class Violation:
         )
 
 
+DEFAULT_PAGE = "docs/data_contracts.md"
+"""The gosales contract page; pricing and leadconv have their own (:func:`contract_page`)."""
+
+
 class DataContractError(ValueError):
     """Raised when an input table breaks its contract; lists every violation found."""
 
-    def __init__(self, violations: Sequence[Violation]):
+    def __init__(self, violations: Sequence[Violation], page: str = DEFAULT_PAGE):
         self.violations = list(violations)
+        self.page = page
         lines = [v.sentence() for v in self.violations]
         hint = (
-            "Fix the source data (or the mapping to the contract in docs/data_contracts.md) "
+            f"Fix the source data (or the mapping to the contract in {page}) "
             "and re-run; nothing downstream was written."
         )
         super().__init__(
@@ -87,6 +93,18 @@ def _examples(df: pl.DataFrame, mask: pl.Series | None, cols: Sequence[str]) -> 
     sub = df if mask is None else df.filter(mask)
     keep = [c for c in dict.fromkeys(cols) if c in sub.columns]
     return sub.select(keep).head(MAX_EXAMPLES).to_dicts() if keep else []
+
+
+@contextmanager
+def contract_page(page: str) -> Iterator[None]:
+    """Inside this block a :class:`DataContractError` points to ``page`` (the contract page
+    of the location reading its inputs), wherever in shared code it was raised."""
+    try:
+        yield
+    except DataContractError as err:
+        if err.page == page:
+            raise
+        raise DataContractError(err.violations, page) from None
 
 
 def pandera_violations(

@@ -103,6 +103,7 @@ def test_bad_input_fails_before_anything_is_written(salesml_home, tiny_world, tm
     assert not res.success
     failure = res.get_step_failure_events()[0].event_specific_data.error.to_string()
     assert "sell_price above list_price" in failure and "3 offending row(s)" in failure
+    assert "docs/data_contracts/pricing.md" in failure  # the location's own contract page
     assert read_lake(["pricing", "order_lines"]).height == 0
 
 

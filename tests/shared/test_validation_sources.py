@@ -140,3 +140,14 @@ def test_nonfinite_values_are_one_violation_per_column():
     (v,) = nonfinite_violations(df, "t", ["id"])
     assert (v.table, v.column, v.n_rows) == ("t", "x", 2)
     assert [e["id"] for e in v.examples] == [2, 3]
+
+
+def test_a_contract_error_points_to_the_page_of_the_location_reading_it():
+    import pytest
+
+    from shared.validation import DataContractError, Violation, contract_page
+
+    with pytest.raises(DataContractError) as err, contract_page("docs/data_contracts/x.md"):
+        raise DataContractError([Violation("t", "c", "rule", 1, [])])
+    assert err.value.page == "docs/data_contracts/x.md"
+    assert "docs/data_contracts/x.md" in str(err.value) and "table 't'" in str(err.value)
