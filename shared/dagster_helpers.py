@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -132,6 +132,18 @@ def bind(fn: Callable[..., Any], value: Any) -> Callable[..., Any]:
     if sig.return_annotation is not sig.empty:
         bound.__annotations__["return"] = sig.return_annotation
     return bound
+
+
+def input_outputs(
+    context: Any, location: str, tables: Mapping[str, pl.DataFrame], described: str, as_of: Any
+) -> Iterator[dg.Output]:
+    """The outputs of a location's multi-asset of validated input tables: one ``Output`` per
+    table, each with the (redacted) source description and the data's as-of date, and one
+    log line saying where the inputs came from. Called only after every table validated."""
+    context.log.info(f"{location} inputs from {described}, as of {as_of}")
+    meta = {"source": described, "as_of": as_of.isoformat()}
+    for name, frame in tables.items():
+        yield dg.Output(frame, name, metadata=meta)
 
 
 def common_resources() -> dict[str, Any]:

@@ -10,19 +10,19 @@ from gosales_assets import inputs as gs_inputs
 from gosales_assets.config import GosalesConfig
 from gosales_assets.defs._wiring import COMMON, bind
 from gosales_assets.location import LOCATION
-from shared.dagster_helpers import warehouse_metadata
+from shared.dagster_helpers import input_outputs, warehouse_metadata
 from shared.sources import SourceResource
 
 
 def gosales_inputs(cfg: GosalesConfig, context, source: SourceResource):
     """Read the source, validate every table, and only then write anything."""
-    tables, described, as_of = gs_inputs.validated_inputs(
-        source.resolved_uri(), source.world_size, source.world_seed, cfg.window_months
+    yield from input_outputs(
+        context,
+        LOCATION.name,
+        *gs_inputs.validated_inputs(
+            source.resolved_uri(), source.world_size, source.world_seed, cfg.window_months
+        ),
     )
-    context.log.info(f"gosales inputs from {described}, as of {as_of}")
-    meta = {"source": described, "as_of": as_of.isoformat()}
-    for name, frame in tables.items():
-        yield dg.Output(frame, name, metadata=meta)
 
 
 def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:

@@ -11,19 +11,19 @@ from pricing_assets import inputs as pr_inputs
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind
 from pricing_assets.location import LOCATION
-from shared.dagster_helpers import warehouse_metadata
+from shared.dagster_helpers import input_outputs, warehouse_metadata
 from shared.sources import SourceResource
 
 
 def pricing_inputs(cfg: PricingConfig, context, source: SourceResource):
     """Read the source, validate every table, and only then write anything."""
-    tables, described, as_of = pr_inputs.read_validated_inputs(
-        source.resolved_uri(), source.world_size, source.world_seed, cfg.business_units
+    yield from input_outputs(
+        context,
+        LOCATION.name,
+        *pr_inputs.read_validated_inputs(
+            source.resolved_uri(), source.world_size, source.world_seed, cfg.business_units
+        ),
     )
-    context.log.info(f"pricing inputs from {described}, as of {as_of}")
-    meta = {"source": described, "as_of": as_of.isoformat()}
-    for name, frame in tables.items():
-        yield dg.Output(frame, name, metadata=meta)
 
 
 def _out(description: str, kinds: set[str], table: str | None = None) -> dg.AssetOut:
