@@ -38,9 +38,10 @@ from leadconv_assets.features import KEYS, feature_columns
 from leadconv_assets.labels import trainable
 from leadconv_assets.learners import Choice, RulesBaseline, choose_and_fit
 from shared import lifecycle
-from shared.gates import Gate, GateReport, gate, skipped_gate
+from shared.gates import Gate, GateReport, gate, metric_of, skipped_gate
 from shared.metrics import (
     bootstrap_standard_error,
+    brier_skill,
     calibration_bins,
     classification_summary,
     pr_auc,
@@ -246,6 +247,8 @@ def evaluate(y: np.ndarray, scores: dict[str, np.ndarray], cfg: LeadconvConfig) 
         if model == "candidate":
             # PR-AUC has no closed-form error: the champion gate's tolerance is a bootstrap SE
             rows[-1]["pr_auc_se"] = bootstrap_standard_error(pr_auc, y, p, seed=seed)
+            # Brier skill on a few dozen positives is noisy too: its gate allows one SE
+            rows[-1]["brier_skill_se"] = bootstrap_standard_error(brier_skill, y, p, seed=seed)
             if "baseline" in scores:
                 rows[-1].update(
                     evidence.paired_pr_auc_columns(y, p, scores["baseline"], cfg.gates, seed)
@@ -304,12 +307,7 @@ def promotion_gates(metrics: pl.DataFrame, gates: GateConfig) -> GateReport:
     return GateReport.of(
         [
             evidence.baseline_gate(metrics, gates),
-            gate(
-                "brier_skill",
-                metric(metrics, "candidate", "brier_skill"),
-                ">",
-                gates.brier_skill_min,
-            ),
+            _brier_gate(metrics, gates),
             positives,
             champion_gate(metrics, gates),
             Gate(
@@ -322,6 +320,23 @@ def promotion_gates(metrics: pl.DataFrame, gates: GateConfig) -> GateReport:
                 skipped=True,
             ),
         ]
+    )
+
+
+def _brier_gate(metrics: pl.DataFrame, gates: GateConfig) -> Gate:
+    """Brier skill above ``brier_skill_min`` within one bootstrap SE of the skill on this
+    holdout (a calibrated model whose skill is ~0 is not refused by noise; a model clearly
+    worse than the base rate is). Without a measured SE the bare threshold applies."""
+    skill = metric(metrics, "candidate", "brier_skill")
+    se = metric_of(metrics, "candidate", "brier_skill_se")  # NaN when not measured
+    if math.isnan(se):
+        return gate("brier_skill", skill, ">", gates.brier_skill_min)
+    return gate(
+        "brier_skill",
+        skill,
+        ">",
+        gates.brier_skill_min - se,
+        f"floor {gates.brier_skill_min:g} minus one bootstrap SE {se:.4f}",
     )
 
 

@@ -78,3 +78,34 @@ def test_the_newer_champion_rule_holds_even_with_the_comparison_disabled():
         cutoff_date=pl.lit("2025-05-31"), champion_cutoff=pl.lit("2025-06-30")
     )
     assert not champion_gate(m, GateConfig(beat_champion=False)).passed
+
+
+def test_brier_skill_gate_allows_the_holdouts_noise():
+    """Weak-signal truth (skill ~0 in expectation, often negative on one holdout) passes
+    within one bootstrap SE; a miscalibrated model clearly worse than the base rate fails."""
+    import numpy as np
+
+    from leadconv_assets.config import GateConfig
+    from leadconv_assets.training import _brier_gate
+    from shared.metrics import bootstrap_standard_error, brier_skill
+
+    def gate_for(y, p):
+        skill = brier_skill(y, p)
+        se = bootstrap_standard_error(brier_skill, y, p, n_boot=100)
+        frame = pl.DataFrame(
+            {"model": ["candidate"], "brier_skill": [skill], "brier_skill_se": [se]}
+        )
+        return _brier_gate(frame, GateConfig())
+
+    passes, bare = 0, 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        p = rng.uniform(0.02, 0.06, 1500)
+        y = (rng.random(1500) < p).astype(int)
+        passes += gate_for(y, p).passed
+        bare += brier_skill(y, p) > 0
+    assert passes >= 17 and passes > bare  # the bare "> 0" refuses the truth more often
+    rng = np.random.default_rng(99)
+    p = rng.uniform(0.02, 0.06, 1500)
+    y = (rng.random(1500) < p).astype(int)
+    assert not gate_for(y, np.full(1500, 0.3)).passed
