@@ -146,6 +146,31 @@ def input_outputs(
         yield dg.Output(frame, name, metadata=meta)
 
 
+def publish_model_card(
+    context: Any,
+    location: str,
+    model_name: str,
+    card: Mapping[str, Any],
+    gates_passed: bool,
+    extra_metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write a partition's model card (markdown + JSON under ``reports/``), show it in the
+    asset's metadata, and return the ``model_card`` asset value (both paths and whether
+    the gates passed). The one model-card step of every location."""
+    from shared.modelcard import render_model_card, write_model_card
+
+    md_path, json_path = write_model_card(location, model_name, context.partition_key, dict(card))
+    paths = {"markdown_path": str(md_path), "json_path": str(json_path)}
+    context.add_output_metadata(
+        {
+            "card": dg.MetadataValue.md(render_model_card(dict(card))),
+            **paths,
+            **(extra_metadata or {}),
+        }
+    )
+    return {**paths, "gates_passed": gates_passed}
+
+
 def common_resources() -> dict[str, Any]:
     """Resources every code location uses: the lake IO manager and the MLflow tracker."""
     return {"io_manager": LakeIOManager(), "tracker": MLflowTracker()}

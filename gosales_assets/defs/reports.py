@@ -13,8 +13,7 @@ from gosales_assets.card import card_content
 from gosales_assets.config import GosalesConfig
 from gosales_assets.defs._wiring import COMMON, bind, ins
 from gosales_assets.location import LOCATION
-from shared.dagster_helpers import md_table
-from shared.modelcard import render_model_card, write_model_card
+from shared.dagster_helpers import md_table, publish_model_card
 
 
 def model_card(cfg: GosalesConfig, context, holdout_metrics, candidate_report) -> dict:
@@ -30,20 +29,14 @@ def model_card(cfg: GosalesConfig, context, holdout_metrics, candidate_report) -
         gates=gates,
         calibration_markdown=md_table(candidate_report["calibration_bins"]),
     )
-    md_path, json_path = write_model_card(LOCATION.name, name, context.partition_key, card)
-    context.add_output_metadata(
-        {
-            "card": dg.MetadataValue.md(render_model_card(card)),
-            "markdown_path": str(md_path),
-            "json_path": str(json_path),
-            "oracle_auc_gap": card["oracle_auc_gap"],
-        }
+    return publish_model_card(
+        context,
+        LOCATION.name,
+        name,
+        card,
+        gates.passed,
+        {"oracle_auc_gap": card["oracle_auc_gap"]},
     )
-    return {
-        "markdown_path": str(md_path),
-        "json_path": str(json_path),
-        "gates_passed": gates.passed,
-    }
 
 
 def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:

@@ -15,8 +15,7 @@ from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.justify import driver_importance, justify_holdout
 from pricing_assets.location import LOCATION
-from shared.dagster_helpers import md_table, warehouse_metadata
-from shared.modelcard import render_model_card, write_model_card
+from shared.dagster_helpers import md_table, publish_model_card, warehouse_metadata
 
 
 def justify(context, point_model, line_features) -> pl.DataFrame:
@@ -37,19 +36,7 @@ def model_card(cfg: PricingConfig, context, win_probability, model_metrics) -> d
     card = pr_justify.model_card(
         model_metrics, name, bu, cutoff, gates.to_markdown(), win_probability.get("mlflow_link", "")
     )
-    md_path, json_path = write_model_card(LOCATION.name, name, context.partition_key, card)
-    context.add_output_metadata(
-        {
-            "card": dg.MetadataValue.md(render_model_card(card)),
-            "markdown_path": str(md_path),
-            "json_path": str(json_path),
-        }
-    )
-    return {
-        "markdown_path": str(md_path),
-        "json_path": str(json_path),
-        "gates_passed": gates.passed,
-    }
+    return publish_model_card(context, LOCATION.name, name, card, gates.passed)
 
 
 def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
