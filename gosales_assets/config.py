@@ -97,6 +97,9 @@ class GosalesConfig(StrictModel):
     divisions: DivisionKeys = Field(min_length=1)
     cutoffs: list[MonthEnd] = Field(min_length=1)
     window_months: PositiveMonths = 6
+    # off: a row breaking a row-level input rule fails the inputs step (nothing written);
+    # on: such rows go to the location's quarantine table with the rule, the rest continues
+    quarantine_bad_rows: bool = False
     window_overrides: dict[DivisionKey, PositiveMonths] = Field(default_factory=dict)
     world_size: str = "demo"
     world_seed: int = 42

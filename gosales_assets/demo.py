@@ -6,17 +6,13 @@ import dagster as dg
 import polars as pl
 
 from gosales_assets.config import load_config
+from gosales_assets.inputs import OUTPUTS
 from gosales_assets.training import promotion_gates
 from shared.dagster_helpers import md_table
 from shared.partitions import partition_key
 from shared.storage import read_lake
 
-INPUTS = [
-    "gosales/customers",
-    "gosales/transactions",
-    "gosales/install_base",
-    "gosales/ground_truth",
-]
+INPUTS = [f"gosales/{name}" for name in OUTPUTS]
 TRAIN = [
     "gosales/feature_matrix",
     "gosales/labels",

@@ -15,9 +15,11 @@ import polars as pl
 
 from shared.home import worlds_dir
 from shared.sources import as_of_date, read_source, write_folder
-from shared.validation import contract_page
+from shared.validation import contract_page, require_tables, validate_with_quarantine
 
 REQUIRED = ("customers", "transactions")
+OUTPUTS = ("customers", "transactions", "install_base", "ground_truth", "quarantine")
+"""The assets of the inputs multi-asset (it cannot be subset: jobs select all of them)."""
 OPTIONAL = ("assets", "ground_truth")
 
 
@@ -52,20 +54,25 @@ def data_as_of(transactions: pl.DataFrame) -> date:
 
 
 def validated_inputs(
-    uri: str | None, size: str, seed: int, window_months: int
+    uri: str | None, size: str, seed: int, window_months: int, quarantine: bool = False
 ) -> tuple[dict[str, pl.DataFrame], str, date]:
     """Read the source and validate every table before anything is written.
 
-    Returns ``({customers, transactions, install_base, ground_truth}, description, as_of)``;
-    a missing install base or ground truth is an empty frame.
+    Returns ``({customers, transactions, install_base, ground_truth, quarantine},
+    description, as_of)``; a missing install base or ground truth is an empty frame, and
+    ``quarantine`` holds the rows set aside when ``quarantine`` is on (else none: a bad row
+    raises :class:`~shared.validation.DataContractError`).
     """
     with contract_page("docs/data_contracts.md"):
         from gosales_assets.schemas import validate_inputs
 
         tables, described = load_inputs(uri, size, seed, window_months)
+        require_tables(tables, REQUIRED)
         as_of = data_as_of(tables["transactions"])  # type: ignore[arg-type]
-        clean = validate_inputs(
-            {k: v for k, v in tables.items() if k != "ground_truth" and v is not None}, as_of
+        clean, held = validate_with_quarantine(
+            {k: v for k, v in tables.items() if k != "ground_truth" and v is not None},
+            lambda t: validate_inputs(t, as_of),
+            quarantine,
         )
         install, truth = clean.get("assets"), tables.get("ground_truth")
         out = {
@@ -73,5 +80,6 @@ def validated_inputs(
             "transactions": clean["transactions"],
             "install_base": install if install is not None else pl.DataFrame(),
             "ground_truth": truth if truth is not None else pl.DataFrame(),
+            "quarantine": held,
         }
         return out, described, as_of

@@ -36,10 +36,11 @@ from shared.partitions import partition_key, partition_keys
 from shared.validation import (
     DataContractError,
     Violation,
+    contract_frame,
     foreign_key_violation,
     not_after_violation,
-    pandera_violations,
     require_tables,
+    row_violation,
     unique_violation,
 )
 
@@ -147,20 +148,18 @@ def _sign_violations(tx: pl.DataFrame) -> list[Violation]:
         ("quantity", q < 0, r > 0, "negative quantity with positive revenue"),
         ("revenue", r < 0, q > 0, "negative revenue with positive quantity"),
     )
-    out = []
-    for column, neg, pos, what in rules:
-        bad = tx.filter(neg & pos)
-        if bad.height:
-            out.append(
-                Violation(
-                    "transactions",
-                    column,
-                    f"{what} (a return or credit line has quantity <= 0 and revenue <= 0)",
-                    bad.height,
-                    bad.select(*_TX_KEYS, "quantity", "revenue").head(5).to_dicts(),
-                )
-            )
-    return out
+    found = [
+        row_violation(
+            tx,
+            neg & pos,
+            "transactions",
+            column,
+            f"{what} (a return or credit line has quantity <= 0 and revenue <= 0)",
+            [*_TX_KEYS, "quantity", "revenue"],
+        )
+        for column, neg, pos, what in rules
+    ]
+    return [v for v in found if v is not None]
 
 
 def _division_keys(tables: dict[str, pl.DataFrame]) -> tuple[dict[str, str], list[Violation]]:
@@ -248,15 +247,15 @@ def validate_inputs(tables: dict[str, pl.DataFrame | None], as_of: date) -> dict
         "assets": ["customer_id", "sku"],
     }
     violations: list[Violation | None] = []
+    typed: dict[str, pl.DataFrame] = {}
     for name, df in present.items():
-        # Missing columns are reported here: pandera's coercion step fails on them with a
-        # polars error that does not name the table.
-        missing = [c for c in schemas[name].columns if c not in df.columns]
-        violations += [Violation(name, c, "missing column", 0, []) for c in missing]
-        if not missing:
-            violations += pandera_violations(df, schemas[name], name, keys[name])
+        frame, found = contract_frame(df, schemas[name], name, keys[name])
+        violations += found
+        if frame is not None:
+            typed[name] = frame
     if violations:  # column-level problems first: relational rules need the columns
         raise DataContractError([v for v in violations if v is not None])
+    present = typed
 
     cu, tx, ab = present["customers"], present["transactions"], present.get("assets")
     violations += _id_type_violations(present)
@@ -275,27 +274,22 @@ def validate_inputs(tables: dict[str, pl.DataFrame | None], as_of: date) -> dict
         violations.append(
             not_after_violation(ab, "purchase_date", as_of, "assets", ["customer_id", "sku"])
         )
-        bad = (ab["expiration_date"] < ab["purchase_date"]).fill_null(False)
-        if bad.any():
-            violations.append(
-                Violation(
-                    "assets",
-                    "expiration_date",
-                    "expiration before purchase_date",
-                    int(bad.sum()),
-                    ab.filter(bad)
-                    .select("customer_id", "sku", "purchase_date", "expiration_date")
-                    .head(5)
-                    .to_dicts(),
-                )
+        violations.append(
+            row_violation(
+                ab,
+                pl.col("expiration_date") < pl.col("purchase_date"),
+                "assets",
+                "expiration_date",
+                "expiration before purchase_date",
+                ["customer_id", "sku", "purchase_date"],
             )
+        )
         if not any(v is not None for v in violations):
             violations.append(foreign_key_violation(ab, cu, "customer_id", "assets", "customers"))
     found = [v for v in violations if v is not None]
     if found:
         raise DataContractError(found)
-    clean = {name: schemas[name].validate(df) for name, df in present.items()}
     return {
         name: with_division_keys(df, division_keys) if "division" in df.columns else df
-        for name, df in clean.items()
+        for name, df in present.items()
     }

@@ -109,6 +109,9 @@ class LeadconvConfig(StrictModel):
     feature_window_hours: int = Field(default=24, gt=0)
     world_size: str = "demo"
     world_seed: int = 42
+    # off: a row breaking a row-level input rule fails the inputs step (nothing written);
+    # on: such rows go to the location's quarantine table with the rule, the rest continues
+    quarantine_bad_rows: bool = False
     # shipped: world.py (nonlinear funnel); linear: world_linear.py (linear-logit truth, weaker)
     world_variant: Literal["shipped", "linear"] = "shipped"
     split: SplitConfig = Field(default_factory=SplitConfig)

@@ -51,6 +51,7 @@ def build_defs(cfg: LeadconvConfig | None = None, source_uri: str | None = None)
         source_uri=source_uri,
         world_size=cfg.world_size,
         world_seed=cfg.world_seed,
+        quarantine_bad_rows=cfg.quarantine_bad_rows,
     )
 
 

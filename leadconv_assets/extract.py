@@ -27,7 +27,13 @@ import polars as pl
 from leadconv_assets import schemas
 from shared import home as home_mod
 from shared.sources import read_tables, redact, write_duckdb
-from shared.validation import DataContractError, Violation, contract_page
+from shared.validation import (
+    QUARANTINE_SCHEMA,
+    DataContractError,
+    Violation,
+    contract_page,
+    validate_with_quarantine,
+)
 
 
 def world_path(size: str, seed: int, variant: str = "shipped") -> Path:
@@ -117,6 +123,7 @@ def write_snapshot(
     source: str,
     root: Path | None = None,
     now: datetime | None = None,
+    quarantine: pl.DataFrame | None = None,
 ) -> Snapshot:
     """Write an immutable snapshot folder; returns where and what."""
     now = now or datetime.now(UTC)
@@ -128,6 +135,8 @@ def write_snapshot(
     tmp.mkdir(parents=True, exist_ok=False)
     for t, df in {**tables, **truth}.items():
         df.write_parquet(tmp / f"{t}.parquet")
+    held = quarantine if quarantine is not None else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    held.write_parquet(tmp / "quarantine.parquet")
     manifest = {
         "source": source,
         "extracted_at": now.isoformat(),
@@ -135,6 +144,7 @@ def write_snapshot(
         "row_counts": {t: df.height for t, df in tables.items()},
         "table_hashes": hashes,
         "truth_tables": sorted(truth),
+        "quarantined_rows": held.height,
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     os.replace(tmp, folder)
@@ -143,19 +153,23 @@ def write_snapshot(
     return Snapshot(folder, {**manifest, "path": str(folder)}, tables, truth)
 
 
-def extract(uri: str, description: str, now: datetime | None = None) -> Snapshot:
-    """Read, gate, snapshot. Raises before writing anything if a gate fails."""
+def extract(
+    uri: str, description: str, now: datetime | None = None, quarantine: bool = False
+) -> Snapshot:
+    """Read, gate, snapshot. Raises before writing anything if a gate fails; with
+    ``quarantine`` on, rows breaking a row-level rule go to the snapshot's
+    ``quarantine.parquet`` instead (see ``shared.validation.validate_with_quarantine``)."""
     raw = read_source(uri)
-    tables = quality_gates(raw, now)
+    tables, held = validate_with_quarantine(raw, lambda r: quality_gates(r, now), quarantine)
     truth = {t: raw[t] for t in schemas.TRUTH_TABLES if raw.get(t) is not None}
-    return write_snapshot(tables, truth, description)  # type: ignore[arg-type]
+    return write_snapshot(tables, truth, description, quarantine=held)  # type: ignore[arg-type]
 
 
 def snapshot_source(
-    uri: str | None, size: str, seed: int, variant: str = "shipped"
+    uri: str | None, size: str, seed: int, variant: str = "shipped", quarantine: bool = False
 ) -> tuple[Snapshot, str]:
     """Snapshot the source ``uri`` (None = the embedded world of ``size``, ``seed`` and
     ``variant``); returns the snapshot and the source's redacted description."""
     with contract_page("docs/data_contracts/leadconv.md"):
         resolved, described = resolve_source(uri, size, seed, variant)
-        return extract(resolved, described), described
+        return extract(resolved, described, quarantine=quarantine), described

@@ -25,8 +25,9 @@ import polars as pl
 from shared.validation import (
     DataContractError,
     Violation,
+    contract_frame,
     foreign_key_violation,
-    pandera_violations,
+    row_violation,
 )
 
 REQUIRED = ("contacts", "enrollments", "campaign_steps", "engagement_logs", "outcomes")
@@ -127,27 +128,19 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 }
 
 
-def _examples(df: pl.DataFrame, mask: pl.Expr | pl.Series, cols: list[str]) -> list[dict]:
-    return df.filter(mask).select([c for c in cols if c in df.columns]).head(5).to_dicts()
-
-
 def _range_violations(df: pl.DataFrame, table: str, now: datetime) -> list[Violation]:
     col = TIME_COLUMNS.get(table)
     if col is None or col not in df.columns:
         return []
-    mask = ((pl.col(col) > now) | (pl.col(col) < EARLIEST)).fill_null(False)
-    n = df.filter(mask).height
-    if not n:
-        return []
-    return [
-        Violation(
-            table,
-            col,
-            f"timestamp out of range [{EARLIEST:%Y-%m-%d}, extraction time {now:%Y-%m-%d %H:%M}]",
-            n,
-            _examples(df, mask, [*KEYS[table], col]),
-        )
-    ]
+    found = row_violation(
+        df,
+        (pl.col(col) > now) | (pl.col(col) < EARLIEST),
+        table,
+        col,
+        f"timestamp out of range [{EARLIEST:%Y-%m-%d}, extraction time {now:%Y-%m-%d %H:%M}]",
+        KEYS[table],
+    )
+    return [found] if found is not None else []
 
 
 def _before_enrollment(
@@ -155,16 +148,13 @@ def _before_enrollment(
 ) -> Violation | None:
     keys = ["org_id", "enrollment_id"]
     joined = child.join(enrollments.select(*keys, "enrolled_at"), on=keys, how="inner")
-    mask = pl.col(col) < pl.col("enrolled_at")
-    n = joined.filter(mask).height
-    if not n:
-        return None
-    return Violation(
+    return row_violation(
+        joined,
+        pl.col(col) < pl.col("enrolled_at"),
         table,
         col,
         "timestamp before the enrollment's enrolled_at",
-        n,
-        _examples(joined, mask, [*KEYS[table], "enrollment_id", col, "enrolled_at"]),
+        [*KEYS[table], "enrollment_id", "enrolled_at"],
     )
 
 
@@ -172,12 +162,8 @@ def _value_violation(
     df: pl.DataFrame, table: str, col: str, allowed: tuple[str, ...], normalize: bool = True
 ) -> Violation | None:
     values = pl.col(col).str.strip_chars().str.to_lowercase() if normalize else pl.col(col)
-    mask = ~values.is_in(list(allowed)).fill_null(True)
-    n = df.filter(mask).height
-    if not n:
-        return None
-    return Violation(
-        table, col, f"value not in {list(allowed)}", n, _examples(df, mask, [*KEYS[table], col])
+    return row_violation(
+        df, ~values.is_in(list(allowed)), table, col, f"value not in {list(allowed)}", KEYS[table]
     )
 
 
@@ -201,15 +187,10 @@ def contract_violations(
     for t, df in tables.items():
         if df is None or t not in SCHEMAS:
             continue
-        # pandera 0.35 crashes when coercing a missing column: report those first
-        missing = [c for c in SCHEMAS[t].columns if c not in df.columns]
-        if missing:
-            violations += [Violation(t, c, "missing column", 0, []) for c in missing]
-            continue
-        found = pandera_violations(df, SCHEMAS[t], t, KEYS[t])
+        frame, found = contract_frame(df, SCHEMAS[t], t, KEYS[t])
         violations += found
-        if not found:
-            out[t] = SCHEMAS[t].validate(df)
+        if frame is not None:
+            out[t] = frame
     if violations:
         return out, violations
     for t, df in out.items():

@@ -92,6 +92,9 @@ class PricingConfig(StrictModel):
     cutoffs: Annotated[CutoffList, Field(min_length=1)]
     world_size: str = "demo"
     world_seed: int = 42
+    # off: a row breaking a row-level input rule fails the inputs step (nothing written);
+    # on: such rows go to the location's quarantine table with the rule, the rest continues
+    quarantine_bad_rows: bool = False
     defaults: dict[str, Any] = Field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

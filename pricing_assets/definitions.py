@@ -54,6 +54,7 @@ def build_defs(cfg: PricingConfig | None = None, source_uri: str | None = None) 
         source_uri=source_uri,
         world_size=cfg.world_size,
         world_seed=cfg.world_seed,
+        quarantine_bad_rows=cfg.quarantine_bad_rows,
     )
 
 

@@ -6,15 +6,11 @@ import dagster as dg
 import polars as pl
 
 from pricing_assets.config import load_config
+from pricing_assets.inputs import OUTPUTS
 from shared.dagster_helpers import md_table
 from shared.storage import read_lake
 
-INPUTS = [
-    "pricing/order_lines",
-    "pricing/quotes",
-    "pricing/line_truth",
-    "pricing/quote_truth",
-]
+INPUTS = [f"pricing/{name}" for name in OUTPUTS]
 TRAIN = [
     "pricing/line_features",
     "pricing/point_model",

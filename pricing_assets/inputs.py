@@ -15,9 +15,11 @@ import polars as pl
 
 from shared.home import worlds_dir
 from shared.sources import as_of_date, read_source, write_folder
-from shared.validation import contract_page
+from shared.validation import contract_page, validate_with_quarantine
 
 REQUIRED = ("order_lines", "quotes")
+OUTPUTS = ("order_lines", "quotes", "line_truth", "quote_truth", "quarantine")
+"""The assets of the inputs multi-asset (it cannot be subset: jobs select all of them)."""
 OPTIONAL = ("line_truth", "quote_truth")
 
 
@@ -57,24 +59,26 @@ def empty_if_missing(frame: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def read_validated_inputs(
-    uri: str | None, size: str, seed: int, business_units: list[str]
+    uri: str | None, size: str, seed: int, business_units: list[str], quarantine: bool = False
 ) -> tuple[dict[str, pl.DataFrame], str, date]:
     """Read the source and validate every contract table before anything is written:
-    ``({order_lines, quotes, line_truth, quote_truth}, description of the source, as-of)``.
-    Truth tables the source lacks are empty frames."""
+    ``({order_lines, quotes, line_truth, quote_truth, quarantine}, description of the
+    source, as-of)``. Truth tables the source lacks are empty frames; ``quarantine`` holds
+    the rows set aside when ``quarantine`` is on (else a bad row raises)."""
     with contract_page("docs/data_contracts/pricing.md"):
         from pricing_assets.schemas import validate_inputs
 
         tables, described = load_inputs(uri, size, seed)
         as_of = data_as_of(tables["order_lines"])
-        clean = validate_inputs(
+        clean, held = validate_with_quarantine(
             {"order_lines": tables["order_lines"], "quotes": tables["quotes"]},
-            business_units,
-            as_of,
+            lambda t: validate_inputs(t, business_units, as_of),
+            quarantine,
         )
         out = {
             "order_lines": clean["order_lines"],
             "quotes": clean["quotes"],
             **{name: empty_if_missing(tables.get(name)) for name in OPTIONAL},
+            "quarantine": held,
         }
         return out, described, as_of

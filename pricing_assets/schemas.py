@@ -22,8 +22,9 @@ from shared.validation import (
     MAX_EXAMPLES,
     DataContractError,
     Violation,
+    contract_frame,
     not_after_violation,
-    pandera_violations,
+    row_violation,
     unique_violation,
 )
 
@@ -151,18 +152,6 @@ def unknown_value_violation(
     )
 
 
-def missing_columns(
-    df: pl.DataFrame, schema: type[pa.DataFrameModel], table: str
-) -> list[Violation]:
-    """Required contract columns absent from ``df`` (optional ones may be absent)."""
-    cols = schema.to_schema().columns
-    return [
-        Violation(table, name, "missing column", 0, [])
-        for name, col in cols.items()
-        if col.required and name not in df.columns
-    ]
-
-
 def rule_violation(
     df: pl.DataFrame, bad: pl.Expr, table: str, column: str, rule: str, keys: Sequence[str]
 ) -> Violation | None:
@@ -170,14 +159,7 @@ def rule_violation(
     needed = bad.meta.root_names()
     if not set(needed) <= set(df.columns):
         return None  # the missing column is reported by the schema
-    mask = df.select(bad.fill_null(False).alias("_bad"))["_bad"]
-    n = int(mask.sum())
-    if n == 0:
-        return None
-    cols = [c for c in dict.fromkeys([*keys, *needed]) if c in df.columns]
-    return Violation(
-        table, column, rule, n, df.filter(mask).select(cols).head(MAX_EXAMPLES).to_dicts()
-    )
+    return row_violation(df, bad, table, column, rule, [*keys, *needed])
 
 
 def validate_inputs(
@@ -194,14 +176,13 @@ def validate_inputs(
         DataContractError: listing every violation found in both tables.
     """
     violations: list[Violation | None] = []
-    lines, quotes = tables["order_lines"], tables["quotes"]
-    missing = missing_columns(lines, OrderLinesSchema, "order_lines") + missing_columns(
-        quotes, QuotesSchema, "quotes"
+    lines, line_found = contract_frame(
+        tables["order_lines"], OrderLinesSchema, "order_lines", LINE_KEYS
     )
-    if missing:  # pandera's coercion cannot run without them; report them alone
-        raise DataContractError(missing)
-    violations += pandera_violations(lines, OrderLinesSchema, "order_lines", LINE_KEYS)
-    violations += pandera_violations(quotes, QuotesSchema, "quotes", QUOTE_KEYS)
+    quotes, quote_found = contract_frame(tables["quotes"], QuotesSchema, "quotes", QUOTE_KEYS)
+    violations += [*line_found, *quote_found]
+    if lines is None or quotes is None:  # missing columns: the rules below cannot run
+        raise DataContractError([*line_found, *quote_found])
     violations.append(
         rule_violation(
             lines,
@@ -248,13 +229,13 @@ def validate_inputs(
     found = [v for v in violations if v is not None]
     if found:
         raise DataContractError(found)
-    clean_lines = OrderLinesSchema.validate(lines)
+    clean_lines = lines
     for optional in ("unit_cost", "floor_price"):
         if optional not in clean_lines.columns:
             clean_lines = clean_lines.with_columns(pl.lit(None, pl.Float64).alias(optional))
     return {
         "order_lines": clean_lines.with_columns(pl.col("quantity").cast(pl.Float64)),
-        "quotes": QuotesSchema.validate(quotes),
+        "quotes": quotes,
     }
 
 

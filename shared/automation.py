@@ -60,6 +60,7 @@ def location_definitions(
     source_uri: str | None,
     world_size: str,
     world_seed: int,
+    quarantine_bad_rows: bool = False,
 ) -> dg.Definitions:
     """``Definitions`` of one location: its assets and automation, the shared resources
     (lake IO manager, MLflow tracker), its ``source`` and its MLflow debris sweep."""
@@ -70,7 +71,11 @@ def location_definitions(
             "(read when a run starts, never stored by Dagster), not as source_uri"
         )
     source = SourceResource(
-        uri=source_uri, env_var=source_env, world_size=world_size, world_seed=world_seed
+        uri=source_uri,
+        env_var=source_env,
+        world_size=world_size,
+        world_seed=world_seed,
+        quarantine_bad_rows=quarantine_bad_rows,
     )
     return dg.Definitions(
         assets=list(assets),

@@ -143,7 +143,40 @@ def input_outputs(
     context.log.info(f"{location} inputs from {described}, as of {as_of}")
     meta = {"source": described, "as_of": as_of.isoformat()}
     for name, frame in tables.items():
-        yield dg.Output(frame, name, metadata=meta)
+        extra = quarantine_metadata(frame) if name == "quarantine" else {}
+        if extra.get("quarantined_rows"):
+            context.log.warning(
+                f"{location}: {extra['quarantined_rows'].value} row(s) quarantined "
+                "(source.quarantine_bad_rows is on); see the quarantine table"
+            )
+        yield dg.Output(frame, name, metadata={**meta, **extra})
+
+
+def quarantine_metadata(held: pl.DataFrame) -> dict[str, Any]:
+    """Counts of a quarantine table (columns of ``shared.validation.QUARANTINE_SCHEMA``):
+    rows set aside, and a table of rows per source table and rule."""
+    counts = (
+        held.group_by("table", "column", "rule").agg(pl.len().alias("rows")).sort("table", "rule")
+        if held.height
+        else held
+    )
+    return {
+        "quarantined_rows": dg.MetadataValue.int(held.height),
+        "quarantined_by_rule": dg.MetadataValue.md(md_table(counts)),
+    }
+
+
+def quarantine_out(location: Any, **kwargs: Any) -> dg.AssetOut:
+    """The ``quarantine`` output of a location's inputs multi-asset (its warehouse table
+    ``<location>.quarantine``): rows set aside by ``source.quarantine_bad_rows``."""
+    return dg.AssetOut(
+        description="Input rows set aside with the contract rule they broke, when the source "
+        "resource's quarantine_bad_rows is on (off by default: bad rows fail the run). One row "
+        "per (rule, source row); the source row's values as JSON.",
+        metadata=warehouse_metadata(location.table("quarantine")),
+        kinds={"polars", "duckdb"},
+        **kwargs,
+    )
 
 
 def publish_model_card(

@@ -14,9 +14,11 @@ contract's column names; validation happens in each location's ``schemas``.
 
 from __future__ import annotations
 
+import csv
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from shared.validation import DataContractError, Violation
+from shared.validation import DataContractError, Violation, parse_iso
 
 
 def _duckdb_path(uri: str) -> Path | None:
@@ -67,10 +69,64 @@ def _read_folder(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | 
         elif (path / t).is_dir() and any((path / t).rglob("*.parquet")):
             out[t] = pl.read_parquet(path / t / "**" / "*.parquet")
         elif (path / f"{t}.csv").exists():
-            out[t] = pl.read_csv(path / f"{t}.csv", try_parse_dates=True)
+            out[t] = read_csv_table(path / f"{t}.csv", t)
         else:
             out[t] = None
     return out
+
+
+def _ragged_rows(path: Path, table: str) -> Violation | None:
+    """Lines of a CSV file whose field count differs from its header's (quoted fields and
+    embedded newlines handled by the ``csv`` module), as one violation naming the file and
+    the line numbers; None when every row has the header's width."""
+    bad: list[dict[str, Any]] = []
+    n_bad, width = 0, 0
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        width = len(header or [])
+        for row in reader:
+            if row and len(row) != width:
+                n_bad += 1
+                if len(bad) < 5:
+                    bad.append({"file": path.name, "line": reader.line_num, "fields": len(row)})
+    if not n_bad:
+        return None
+    return Violation(table, "*", f"ragged CSV row: header has {width} fields", n_bad, bad)
+
+
+_LEADING_ZERO = r"^[+-]?0\d"
+
+
+def read_csv_table(path: Path, table: str) -> pl.DataFrame:
+    """One CSV file as a polars frame, or a :class:`DataContractError` naming the file.
+
+    Ragged rows (more or fewer fields than the header) are errors with their line numbers.
+    Types are inferred over the whole file, except that a column holding values with a
+    leading zero (``007``) stays text, so string ids keep their zeros; if inference fails
+    (text in a number column past the first rows), every column is read as text and the
+    location's contract parses and names the offending values.
+    """
+    ragged = _ragged_rows(path, table)
+    if ragged is not None:
+        raise DataContractError([ragged])
+    try:
+        text = pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.ComputeError as err:
+        first = str(err).splitlines()[0]
+        raise DataContractError(
+            [Violation(table, "*", f"unparsable CSV file {path.name}: {first}", 0, [])]
+        ) from None
+    zeros = [c for c in text.columns if text[c].str.contains(_LEADING_ZERO).fill_null(False).any()]
+    try:
+        return pl.read_csv(
+            path,
+            try_parse_dates=True,
+            infer_schema_length=None,
+            schema_overrides={c: pl.String for c in zeros},
+        )
+    except pl.exceptions.PolarsError:
+        return text
 
 
 def read_only_engine(uri: str) -> Any:
@@ -177,10 +233,26 @@ def read_source(
 
 
 def as_of_date(frame: pl.DataFrame, table: str, column: str) -> Any:
-    """The data's as-of date: the latest ``column`` of ``table``; a clear error if empty."""
-    value = frame[column].max()
-    if value is None:
+    """The data's as-of date: the latest ``column`` of ``table``.
+
+    A column stored as ISO 8601 text is parsed first (a date when every value is at
+    midnight). Raises :class:`DataContractError` naming the table and column when the column
+    is missing or holds no date, and ``ValueError`` when the table is empty.
+    """
+    if column not in frame.columns:
+        raise DataContractError([Violation(table, column, "missing column", 0, [])])
+    values = frame[column]
+    if values.dtype == pl.String:
+        values = parse_iso(values)
+        if values.is_not_null().any() and (values.dt.time() == time(0)).fill_null(True).all():
+            values = values.dt.date()
+    if frame.height == 0:
         raise ValueError(f"table {table!r} is empty: nothing to train or score on")
+    value = values.max()
+    if value is None:
+        raise DataContractError(
+            [Violation(table, column, "no date or timestamp in the column", frame.height, [])]
+        )
     return value
 
 
@@ -278,6 +350,10 @@ class SourceResource(dg.ConfigurableResource):
     env_var: str | None = None
     world_size: str = "demo"
     world_seed: int = 42
+    quarantine_bad_rows: bool = False
+    """Off (default): a row that breaks a row-level contract rule fails the inputs step and
+    nothing is written. On: such rows go to the location's ``quarantine`` table with the
+    rule they broke, and the run continues with the rest (table-level problems still fail)."""
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         refuse_plain_secrets(getattr(context.dagster_run, "run_config", None) or {})

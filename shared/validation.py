@@ -9,16 +9,18 @@ express (foreign keys, dates after the data's as-of date) live here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pandera.errors as pa_errors
 import polars as pl
 
 MAX_EXAMPLES = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class Violation:
     rule: str
     n_rows: int
     examples: list[dict[str, Any]]
+    rows: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    """Every offending row, by its :data:`ROW_ID` (its position in the table as read) when
+    the rule is row-level; empty for table-level rules (missing column, missing table),
+    which :func:`quarantine_rows` never quarantines."""
 
     def sentence(self) -> str:
         ex = "; ".join(str(e) for e in self.examples[:MAX_EXAMPLES])
@@ -89,6 +95,43 @@ class DataContractError(ValueError):
         )
 
 
+ROW_ID = "_source_row"
+"""Hidden column :func:`validate_with_quarantine` adds to every table: the row's position in
+the table as read, so a row-level rule checked on a filtered or joined frame still names the
+row of the source table."""
+
+
+def _row_ids(df: pl.DataFrame, mask: pl.Series | None = None) -> tuple[int, ...]:
+    sub = df if mask is None else df.filter(mask)
+    if ROW_ID in sub.columns:
+        return tuple(sub[ROW_ID].to_list())
+    if mask is None:
+        return tuple(range(df.height))
+    return tuple(int(i) for i in mask.arg_true().to_list())
+
+
+def row_violation(
+    df: pl.DataFrame,
+    mask: pl.Series | pl.Expr,
+    table: str,
+    column: str,
+    rule: str,
+    key_columns: Sequence[str] = (),
+) -> Violation | None:
+    """The rows of ``df`` where ``mask`` is true break ``rule`` on ``column`` (None when no
+    row does). A null mask value counts as not offending. The violation lists every row, so
+    it can be quarantined."""
+    if isinstance(mask, pl.Expr):
+        mask = df.select(mask.alias("_m"))["_m"]
+    mask = mask.fill_null(False)
+    n = int(mask.sum())
+    if n == 0:
+        return None
+    return Violation(
+        table, column, rule, n, _examples(df, mask, [*key_columns, column]), _row_ids(df, mask)
+    )
+
+
 def _examples(df: pl.DataFrame, mask: pl.Series | None, cols: Sequence[str]) -> list[dict]:
     sub = df if mask is None else df.filter(mask)
     keep = [c for c in dict.fromkeys(cols) if c in sub.columns]
@@ -130,18 +173,11 @@ def nonfinite_violations(
     for name, dtype in df.schema.items():
         if not dtype.is_float():
             continue
-        bad = df[name].is_infinite().fill_null(False)
-        n = int(bad.sum())
-        if n:
-            out.append(
-                Violation(
-                    table,
-                    name,
-                    "must be finite (found ±inf)",
-                    n,
-                    _examples(df, bad, [*key_columns, name]),
-                )
-            )
+        found = row_violation(
+            df, df[name].is_infinite(), table, name, "must be finite (found ±inf)", key_columns
+        )
+        if found is not None:
+            out.append(found)
     return out
 
 
@@ -161,20 +197,138 @@ def _schema_violations(
                 for missing in grp["failure_case"].to_list():
                     out.append(Violation(table, str(missing), "missing column", 0, []))
                 continue
-            idx = [i for i in grp["index"].to_list() if i is not None]
+            idx = sorted({int(i) for i in grp["index"].to_list() if i is not None})
             examples: list[dict] = []
+            row_ids: tuple[int, ...] = ()
             if idx:
-                rows = df.with_row_index("_row").filter(pl.col("_row").is_in(idx[:MAX_EXAMPLES]))
+                rows = df.with_row_index("_row").filter(pl.col("_row").is_in(idx))
                 cols = dict.fromkeys(["_row", *key_columns, str(col_name)])
-                examples = rows.select([c for c in cols if c in rows.columns]).to_dicts()
+                examples = (
+                    rows.select([c for c in cols if c in rows.columns])
+                    .head(MAX_EXAMPLES)
+                    .to_dicts()
+                )
+                row_ids = tuple(rows[ROW_ID].to_list()) if ROW_ID in rows.columns else tuple(idx)
             else:
                 examples = [{"value": v} for v in grp["failure_case"].head(MAX_EXAMPLES).to_list()]
             column = str(col_name) if not schema_level else str(grp["failure_case"][0])
-            out.append(Violation(table, column, str(check), len(idx) or grp.height, examples))
+            out.append(
+                Violation(table, column, str(check), len(idx) or grp.height, examples, row_ids)
+            )
         return out
     except pa_errors.SchemaError as err:  # non-lazy path (should not happen with lazy=True)
         return [Violation(table, str(getattr(err, "column_name", "?")), str(err), 0, [])]
     return []
+
+
+# ISO 8601 spellings accepted for a date or timestamp stored as text, tried in order; the
+# ones with an offset are converted to UTC. (polars' format inference picks one format from
+# the first value, so a column mixing "2024-01-05" and "2024-01-05T10:00:00" needs a list.)
+_NAIVE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+)
+_OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
+
+
+def parse_iso(text: pl.Series) -> pl.Series:
+    """Text → naive ``Datetime('us')`` (UTC for values with an offset); null where no
+    ISO 8601 format fits."""
+    s = text.str.strip_chars().str.replace(r"Z$", "+00:00")
+    parsed = [s.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS]
+    parsed += [
+        s.str.to_datetime(f, strict=False, time_unit="us")
+        .dt.convert_time_zone("UTC")
+        .dt.replace_time_zone(None)
+        for f in _OFFSET_FORMATS
+    ]
+    return pl.select(pl.coalesce(parsed)).to_series().alias(text.name)
+
+
+def _target_dtypes(schema: Any) -> dict[str, pl.DataType]:
+    """``{column: polars dtype}`` of a pandera polars schema (model or DataFrameSchema),
+    for the columns that declare one."""
+    columns = schema.to_schema().columns if hasattr(schema, "to_schema") else schema.columns
+    out: dict[str, pl.DataType] = {}
+    for name, col in columns.items():
+        dtype = getattr(col.dtype, "type", None) if col.dtype is not None else None
+        if dtype is not None:
+            out[name] = dtype
+    return out
+
+
+def parse_text_columns(
+    df: pl.DataFrame, schema: Any, table: str, key_columns: Sequence[str] = ()
+) -> tuple[pl.DataFrame, list[Violation]]:
+    """Columns stored as text whose contract type is a number, date or timestamp, parsed.
+
+    Returns ``(frame, violations)``: the frame with each such column converted (blank text
+    is null; dates and timestamps in ISO 8601, with ``T`` or a blank, optional fraction and
+    offset; numbers with surrounding blanks), and one violation per column naming every row
+    whose text is not such a value, with the offending text in the examples (pandera's own
+    coercion error names the column, not the value). Columns already typed pass untouched.
+    """
+    out = df
+    violations: list[Violation] = []
+    for name, dtype in _target_dtypes(schema).items():
+        if name not in df.columns or df.schema[name] != pl.String:
+            continue
+        text = df[name]
+        blank = text.str.strip_chars().str.len_chars() == 0
+        if dtype in (pl.Date, pl.Datetime) or isinstance(dtype, pl.Datetime):
+            parsed = parse_iso(text)
+            parsed = parsed.dt.date() if dtype == pl.Date else parsed.cast(dtype)
+            kind = "an ISO 8601 date" if dtype == pl.Date else "an ISO 8601 timestamp"
+        elif dtype.is_numeric():
+            parsed = text.str.strip_chars().cast(dtype, strict=False)
+            kind = f"a number ({dtype})"
+        else:
+            continue
+        parsed = pl.select(pl.when(blank).then(None).otherwise(parsed)).to_series().alias(name)
+        bad = text.is_not_null() & ~blank.fill_null(True) & parsed.is_null()
+        found = row_violation(df, bad, table, name, f"text that is not {kind}", key_columns)
+        if found is not None:
+            violations.append(found)
+        out = out.with_columns(parsed)
+    return out, violations
+
+
+def contract_frame(
+    df: pl.DataFrame, schema: Any, table: str, key_columns: Sequence[str] = ()
+) -> tuple[pl.DataFrame | None, list[Violation]]:
+    """The one column-level contract pass of an input table: ``(typed frame, violations)``.
+
+    In order: missing columns (reported alone: nothing else can be checked without them),
+    text parsed to the contract's numbers, dates and timestamps (:func:`parse_text_columns`),
+    the pandera schema and ±inf (:func:`pandera_violations`). The frame is the schema's
+    coerced output when there are no violations; with violations it is the frame with the
+    text columns parsed as far as they parse (for relational rules that should be reported
+    in the same error), and None when columns are missing. A column whose text failed to
+    parse is not reported a second time by the schema (its nulls are the parse failures).
+    """
+    columns = _schema_columns(schema)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        return None, [Violation(table, c, "missing column", 0, []) for c in missing]
+    parsed, violations = parse_text_columns(df, schema, table, key_columns)
+    unparsed = {v.column for v in violations}
+    violations += [
+        v
+        for v in pandera_violations(parsed, schema, table, key_columns)
+        if v.column not in unparsed
+    ]
+    if violations:
+        return parsed, violations
+    return schema.validate(parsed), []
+
+
+def _schema_columns(schema: Any) -> list[str]:
+    """The required columns of a pandera polars schema (optional ones may be absent)."""
+    columns = schema.to_schema().columns if hasattr(schema, "to_schema") else schema.columns
+    return [name for name, col in columns.items() if getattr(col, "required", True)]
 
 
 def validate_frame(
@@ -196,7 +350,9 @@ def unique_violation(df: pl.DataFrame, keys: Sequence[str], table: str) -> Viola
     n = int(dup.sum())
     if n == 0:
         return None
-    return Violation(table, ",".join(keys), "duplicate key", n, _examples(df, dup, keys))
+    return Violation(
+        table, ",".join(keys), "duplicate key", n, _examples(df, dup, keys), _row_ids(df, dup)
+    )
 
 
 def not_after_violation(
@@ -209,16 +365,13 @@ def not_after_violation(
     """Rows dated after the data's as-of date (a future date means a broken extract)."""
     if column not in df.columns:
         return None
-    mask = (df[column] > as_of).fill_null(False)
-    n = int(mask.sum())
-    if n == 0:
-        return None
-    return Violation(
+    return row_violation(
+        df,
+        df[column] > as_of,
         table,
         column,
         f"date after the data's as-of date {as_of}",
-        n,
-        _examples(df, mask, [*key_columns, column]),
+        key_columns,
     )
 
 
@@ -240,6 +393,7 @@ def foreign_key_violation(
         f"no matching row in '{parent_table}'",
         orphans.height,
         orphans.select(keys).head(MAX_EXAMPLES).to_dicts(),
+        _row_ids(orphans) if ROW_ID in orphans.columns else (),
     )
 
 
@@ -280,3 +434,103 @@ def require_tables(tables: dict[str, pl.DataFrame | None], required: Sequence[st
     missing = [t for t in required if tables.get(t) is None]
     if missing:
         raise DataContractError([Violation(t, "*", "missing table", 0, []) for t in missing])
+
+
+def _without_row_id(value: Any) -> Any:
+    if isinstance(value, pl.DataFrame) and ROW_ID in value.columns:
+        return value.drop(ROW_ID)
+    if isinstance(value, dict):
+        return {k: _without_row_id(v) for k, v in value.items()}
+    return value
+
+
+QUARANTINE_SCHEMA = {
+    "table": pl.Utf8,
+    "column": pl.Utf8,
+    "rule": pl.Utf8,
+    "source_row": pl.Int64,
+    "row": pl.Utf8,
+}
+"""The quarantine table: one row per (rule broken, source row); ``row`` is the source row's
+values as JSON text (every contract table fits one schema that way)."""
+
+
+def validate_with_quarantine(
+    tables: Mapping[str, pl.DataFrame | None],
+    validate: Callable[[dict[str, pl.DataFrame | None]], T],
+    quarantine: bool = False,
+    max_passes: int = 5,
+) -> tuple[T, pl.DataFrame]:
+    """Run a location's input validation, rejecting (default) or quarantining bad rows.
+
+    ``validate(tables)`` returns the clean tables or raises :class:`DataContractError`.
+    With ``quarantine=False`` that error propagates and the quarantine table is empty.
+    With ``quarantine=True`` every row named by a row-level violation is moved to the
+    quarantine table with the rule it broke, and validation re-runs on the rest — again,
+    because removing a row can orphan others (a quarantined customer's transactions fail
+    the foreign key on the next pass and follow it), up to ``max_passes`` passes.
+    Table-level problems (a missing table or column, a rule without row ids) are never
+    quarantined: they still raise, as does a table left with no rows.
+
+    Returns ``(validate's result without the hidden row ids, quarantine frame)`` (columns
+    :data:`QUARANTINE_SCHEMA`).
+    """
+    if not quarantine:
+        return validate(dict(tables)), pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    current: dict[str, pl.DataFrame | None] = {
+        name: (
+            None
+            if df is None
+            else df.with_row_index(ROW_ID).with_columns(pl.col(ROW_ID).cast(pl.Int64))
+        )
+        for name, df in tables.items()
+    }
+    held: list[dict[str, Any]] = []
+    for _ in range(max_passes):
+        try:
+            result = validate(dict(current))
+        except DataContractError as err:
+            if any(not v.rows for v in err.violations):
+                raise
+            for v in err.violations:
+                frame = current[v.table]
+                assert frame is not None
+                for row in frame.filter(pl.col(ROW_ID).is_in(list(v.rows))).iter_rows(named=True):
+                    rid = row.pop(ROW_ID)
+                    held.append(
+                        {
+                            "table": v.table,
+                            "column": v.column,
+                            "rule": v.rule,
+                            "source_row": rid,
+                            "row": row,
+                        }
+                    )
+            dropped = {(v.table, r) for v in err.violations for r in v.rows}
+            for name, frame in current.items():
+                ids = [r for t, r in dropped if t == name]
+                if frame is not None and ids:
+                    current[name] = frame.filter(~pl.col(ROW_ID).is_in(ids))
+                    if current[name].height == 0:  # type: ignore[union-attr]
+                        raise DataContractError(
+                            [Violation(name, "*", "every row quarantined: nothing left", 0, [])]
+                        ) from err
+            continue
+        return _without_row_id(result), _quarantine_frame(held)
+    raise DataContractError(
+        [Violation("*", "*", f"still invalid after {max_passes} quarantine passes", 0, [])]
+    )
+
+
+def _quarantine_frame(held: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    rows = [
+        {
+            "table": h["table"],
+            "column": h["column"],
+            "rule": h["rule"],
+            "source_row": int(h["source_row"]),
+            "row": json.dumps(h["row"], default=str, sort_keys=True),
+        }
+        for h in held
+    ]
+    return pl.DataFrame(rows, schema=QUARANTINE_SCHEMA)

@@ -11,6 +11,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from gosales_assets.demo import INPUTS as GS_INPUTS
+from pricing_assets.demo import INPUTS as PR_INPUTS
 from shared.sources import PlainSecretError
 
 PLANTED = "p4ssw0rd-planted"
@@ -136,13 +138,8 @@ def test_a_planted_password_is_stored_nowhere(planted_pg_url, salesml_home, tmp_
     dagster_dir.mkdir()
     with dg.instance_for_test(temp_dir=str(dagster_dir)) as instance:
         results = [
-            _run(gosales_defs(gosales_config(gs_world)), instance, [
-                "gosales/customers", "gosales/transactions", "gosales/install_base",
-                "gosales/ground_truth",
-            ]),
-            _run(pricing_defs(pricing_config(pr_world)), instance, [
-                "pricing/order_lines", "pricing/quotes", "pricing/line_truth", "pricing/quote_truth",
-            ]),
+            _run(gosales_defs(gosales_config(gs_world)), instance, list(GS_INPUTS)),
+            _run(pricing_defs(pricing_config(pr_world)), instance, list(PR_INPUTS)),
         ]  # fmt: skip
         lc = leadconv_defs(leadconv_config())
         target = "booked_call_within_7d"

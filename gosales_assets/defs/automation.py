@@ -16,11 +16,12 @@ from __future__ import annotations
 import dagster as dg
 
 from gosales_assets.config import GosalesConfig
+from gosales_assets.inputs import OUTPUTS
 from gosales_assets.location import LOCATION
 from shared.automation import retrain_schedule
 from shared.drift_sensor import drift_retrain_sensor
 
-INPUTS = ("customers", "transactions", "install_base", "ground_truth")
+INPUTS = OUTPUTS
 
 
 def build_automation(cfg: GosalesConfig) -> tuple[list, list, list]:

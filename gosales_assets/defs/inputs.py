@@ -10,7 +10,7 @@ from gosales_assets import inputs as gs_inputs
 from gosales_assets.config import GosalesConfig
 from gosales_assets.defs._wiring import COMMON, bind
 from gosales_assets.location import LOCATION
-from shared.dagster_helpers import input_outputs, warehouse_metadata
+from shared.dagster_helpers import input_outputs, quarantine_out, warehouse_metadata
 from shared.sources import SourceResource
 
 
@@ -20,7 +20,11 @@ def gosales_inputs(cfg: GosalesConfig, context, source: SourceResource):
         context,
         LOCATION.name,
         *gs_inputs.validated_inputs(
-            source.resolved_uri(), source.world_size, source.world_seed, cfg.window_months
+            source.resolved_uri(),
+            source.world_size,
+            source.world_seed,
+            cfg.window_months,
+            source.quarantine_bad_rows,
         ),
     )
 
@@ -50,5 +54,6 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             kinds={"polars"},
             **out,
         ),
+        "quarantine": quarantine_out(LOCATION, **out),
     }
     return [dg.multi_asset(outs=outs, name="gosales_inputs")(bind(gosales_inputs, cfg))]

@@ -12,17 +12,23 @@ from leadconv_assets import clean as lc_clean
 from leadconv_assets import extract as lc_extract
 from leadconv_assets.config import LeadconvConfig
 from leadconv_assets.defs import COMMON, LOCATION
-from shared.dagster_helpers import bind, md_table, numeric_metadata
+from shared.dagster_helpers import bind, md_table, numeric_metadata, quarantine_metadata
 from shared.sources import SourceResource
 
 
 def extract(cfg: LeadconvConfig, context, source: SourceResource) -> dict:
     snap, described = lc_extract.snapshot_source(
-        source.resolved_uri(), source.world_size, source.world_seed, cfg.world_variant
+        source.resolved_uri(),
+        source.world_size,
+        source.world_seed,
+        cfg.world_variant,
+        source.quarantine_bad_rows,
     )
     rows = snap.manifest["row_counts"]
+    held = pl.read_parquet(snap.path / "quarantine.parquet")
     context.add_output_metadata(
         {
+            **quarantine_metadata(held),
             "source": described,
             "snapshot": str(snap.path),
             "content_hash": snap.manifest["content_hash"],

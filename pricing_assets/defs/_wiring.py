@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pricing_assets.inputs import OUTPUTS
 from pricing_assets.location import LOCATION
 from shared.dagster_helpers import bind
 
@@ -12,7 +13,7 @@ __all__ = ["CODE_VERSION", "COMMON", "INPUTS", "bind", "ins"]
 
 CODE_VERSION = "1"
 COMMON: dict[str, Any] = LOCATION.asset_kwargs(CODE_VERSION)
-INPUTS = ("order_lines", "quotes", "line_truth", "quote_truth")
+INPUTS = OUTPUTS
 
 
 ins = LOCATION.ins

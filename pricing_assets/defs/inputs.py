@@ -11,7 +11,7 @@ from pricing_assets import inputs as pr_inputs
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind
 from pricing_assets.location import LOCATION
-from shared.dagster_helpers import input_outputs, warehouse_metadata
+from shared.dagster_helpers import input_outputs, quarantine_out, warehouse_metadata
 from shared.sources import SourceResource
 
 
@@ -21,7 +21,11 @@ def pricing_inputs(cfg: PricingConfig, context, source: SourceResource):
         context,
         LOCATION.name,
         *pr_inputs.read_validated_inputs(
-            source.resolved_uri(), source.world_size, source.world_seed, cfg.business_units
+            source.resolved_uri(),
+            source.world_size,
+            source.world_seed,
+            cfg.business_units,
+            source.quarantine_bad_rows,
         ),
     )
 
@@ -58,5 +62,6 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             "True win probability per quote and its logit pieces (synthetic worlds only; empty for real data).",
             {"polars"},
         ),
+        "quarantine": quarantine_out(LOCATION, key_prefix=LOCATION.prefix, **COMMON),
     }
     return [dg.multi_asset(outs=outs, name="pricing_inputs")(bind(pricing_inputs, cfg))]

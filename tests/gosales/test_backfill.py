@@ -6,6 +6,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import dagster as dg
 
+from gosales_assets.inputs import OUTPUTS
 from shared.storage import query_warehouse
 from tests.backfill import launch_partition, prepare_backfill
 from tests.gosales.conftest import tiny_config
@@ -24,7 +25,7 @@ TWO_STEP_WORKERS = {"multiprocess": {"max_concurrent": 2}}
 
 def test_parallel_backfill_has_no_lock_errors(salesml_home, monkeypatch, tiny_world, tiny_source):
     cfg = tiny_config(tiny_world)
-    inputs = ("customers", "transactions", "install_base", "ground_truth")
+    inputs = OUTPUTS
     home = prepare_backfill(salesml_home, monkeypatch, "gosales", cfg, inputs, tiny_source)
     cutoff = cfg.cutoffs[0].isoformat()
     jobs = [

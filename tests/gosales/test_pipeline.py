@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 
 from gosales_assets.definitions import build_defs
+from gosales_assets.inputs import OUTPUTS
 from gosales_assets.location import LOCATION
 from shared.storage import query_warehouse, read_lake
 from shared.tracking import MLflowTracker
@@ -24,12 +25,7 @@ PARTITIONED = [
     "gosales/promoted_model",
     "gosales/model_card",
 ]
-INPUTS = [
-    "gosales/customers",
-    "gosales/transactions",
-    "gosales/install_base",
-    "gosales/ground_truth",
-]
+INPUTS = [f"gosales/{name}" for name in OUTPUTS]
 
 
 def _run(

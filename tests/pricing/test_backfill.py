@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 import dagster as dg
 import pytest
 
+from pricing_assets.inputs import OUTPUTS
 from shared.storage import query_warehouse
 from tests.backfill import launch_partition, prepare_backfill
 from tests.pricing.conftest import TINY_CUTOFF, tiny_config
@@ -25,7 +26,7 @@ def test_parallel_backfill_of_two_business_units(
     salesml_home, monkeypatch, tiny_world, tiny_source
 ):
     cfg = tiny_config(tiny_world)
-    inputs = ("order_lines", "quotes", "line_truth", "quote_truth")
+    inputs = OUTPUTS
     home = prepare_backfill(salesml_home, monkeypatch, "pricing", cfg, inputs, tiny_source)
     jobs = [
         (

@@ -8,12 +8,13 @@ import dagster as dg
 import polars as pl
 
 from pricing_assets.definitions import build_defs
+from pricing_assets.inputs import OUTPUTS
 from pricing_assets.location import model_name
 from shared.storage import query_warehouse
 from shared.tracking import MLflowTracker
 from tests.pricing.conftest import TINY_CUTOFF, tiny_config
 
-INPUTS = ["pricing/order_lines", "pricing/quotes", "pricing/line_truth", "pricing/quote_truth"]
+INPUTS = [f"pricing/{name}" for name in OUTPUTS]
 PARTITIONED = [
     "pricing/line_features",
     "pricing/point_model",
