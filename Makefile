@@ -33,9 +33,8 @@ setup: $(VENV)/.installed  ## create the virtual environment and install salesml
 demo: setup  ## generate the demo worlds and materialize every asset of the three locations
 	$(BIN)/python scripts/demo.py
 
-ui: setup  ## Dagster UI on 127.0.0.1:3000 over the workspace, same home as the demo
-	mkdir -p $(DAGSTER_HOME) && cp -n scripts/dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+ui: setup  ## Dagster UI on 127.0.0.1:3000 and the MLflow UI on 127.0.0.1:5000, same home as the demo
+	BIN=$(BIN) bash scripts/ui.sh
 
 test: setup  ## the test suite (starts the PostgreSQL test server first)
 	bash scripts/pg.sh start >&2

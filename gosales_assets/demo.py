@@ -7,7 +7,6 @@ import polars as pl
 
 from gosales_assets.config import load_config
 from gosales_assets.inputs import OUTPUTS
-from gosales_assets.training import promotion_gates
 from shared.dagster_helpers import md_table
 from shared.partitions import partition_key
 from shared.storage import read_lake
@@ -61,7 +60,9 @@ def summarize() -> str:
     promoted = read_lake(["gosales", "promoted_model"])
     if promoted.height:
         table = table.join(
-            promoted.select("division", "cutoff_date", "promoted", "version"),
+            promoted.select(
+                "division", "cutoff_date", "promoted", "version", pl.col("reason").alias("gates")
+            ),
             on=["division", "cutoff_date"],
             how="left",
         )
@@ -79,20 +80,6 @@ def summarize() -> str:
         )
     )
     table = table.join(scored, on="division", how="left").sort("division", "cutoff_date")
-    # The gate verdict, recomputed from the stored holdout metrics by the same function the
-    # blocking check uses (a failed gate leaves no promoted_model row to read it from).
-    gates = load_config().gates
-    verdicts = []
-    for (division, cutoff), rows in metrics.group_by(["division", "cutoff_date"]):
-        report = promotion_gates(rows, gates, str(division))
-        verdicts.append(
-            {
-                "division": division,
-                "cutoff_date": cutoff,
-                "gates": "pass" if report.passed else "FAIL: " + "; ".join(report.reasons()),
-            }
-        )
-    table = table.join(pl.DataFrame(verdicts), on=["division", "cutoff_date"], how="left")
     out = md_table(table, max_rows=60)
     ranked = read_lake(["gosales", "whitespace"])
     if ranked.height:

@@ -323,6 +323,16 @@ def promotion_gates(metrics: pl.DataFrame, cfg: GateConfig, division: str) -> Ga
     return GateReport(gates)
 
 
+def candidate_verdict(
+    metrics: pl.DataFrame, cfg: GateConfig, division: str, overlap: int
+) -> GateReport:
+    """Everything that decides promotion: the promotion gates and the leakage gauntlet, in
+    one report (the two asset checks show them separately; ``promoted_model`` acts on this)."""
+    return GateReport.of(
+        [*promotion_gates(metrics, cfg, division).gates, *leakage_report(metrics, overlap).gates]
+    )
+
+
 def leakage_report(metrics: pl.DataFrame, overlap: int) -> GateReport:
     """Leakage gauntlet verdict from the holdout.
 

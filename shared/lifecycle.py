@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+import dagster as dg
 import polars as pl
 
 from shared.gates import champion_gate, metric_of, newer_champion_gate
@@ -155,13 +156,20 @@ def decide(
         )
         tracker.promote(name, version)
     champ = tracker.champion(name)
+    links = {"registered_model": dg.MetadataValue.url(tracker.model_link(name))}
+    if champ:
+        links["champion_link"] = dg.MetadataValue.url(tracker.model_link(name, champ.version))
+    if version:
+        links["version_link"] = dg.MetadataValue.url(tracker.model_link(name, version))
     context.add_output_metadata(
         {
             "promoted": passed,
+            "decision": decision_sentence(passed, version, champ.version if champ else ""),
             "model_name": name,
             "champion_version": champ.version if champ else "none",
             "reason": reason,
             "decision_history": decisions_table(location),
+            **links,
             **({"reconciled_versions": ", ".join(reconciled)} if reconciled else {}),
         }
     )
@@ -177,6 +185,15 @@ def decide(
     )
     record_decision(location, row)
     return row
+
+
+def decision_sentence(promoted: bool, version: str, champion_version: str) -> str:
+    """What a decision means for serving, in one line for the UI."""
+    if promoted:
+        return f"promoted: version {version} is the champion and serves"
+    if champion_version:
+        return f"refused: champion version {champion_version} keeps serving"
+    return "refused: no model champion yet; the labelled rule baseline serves"
 
 
 def decision_row(

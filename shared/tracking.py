@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import dagster as dg
 
@@ -332,6 +333,12 @@ class MLflowTracker(dg.ConfigurableResource):
             raise  # an unreachable store is not "no baseline": fail the step loudly
 
     def run_link(self, run: Any) -> str:
-        """A link to a run in the MLflow UI (``mlflow ui --backend-store-uri <uri>``)."""
+        """A link to a run in the MLflow UI (``make ui`` starts it on ``ui_url``)."""
         info = run.info
         return f"{self.ui_url}/#/experiments/{info.experiment_id}/runs/{info.run_id}"
+
+    def model_link(self, name: str, version: str | None = None) -> str:
+        """A link to a registered model (its versions and the ``champion`` alias) or to one
+        of its versions in the MLflow UI."""
+        base = f"{self.ui_url}/#/models/{quote(name, safe='')}"
+        return f"{base}/versions/{version}" if version else base

@@ -5,7 +5,7 @@ Graph (``division × cutoff`` unless noted)::
     customers, transactions, install_base, ground_truth   (unpartitioned, validated)   inputs
         └─ feature_matrix ──┐   checks: schema, truncation_invariance (blocking)        features
         └─ labels ──────────┤   check: schema
-                            ├─ candidate_model ─┐  checks: promotion_gates, leakage_gauntlet (blocking)   candidate
+                            ├─ candidate_model ─┐  checks: promotion_gates, leakage_gauntlet (ERROR)   candidate
                             ├─ holdout_metrics  │  check: schema
                             └─ candidate_report │
                                  └─ model_card  └─ promoted_model   reports / promotion

@@ -1,9 +1,10 @@
 """Stage ``candidate``: the candidate model, its holdout metrics and its report, with
-the blocking promotion-gates and leakage-gauntlet checks and the holdout schema check.
+the promotion-gates and leakage-gauntlet checks and the holdout schema check.
 
-The gates are blocking checks on ``candidate_model``: a failed gate skips
-``promoted_model``, so the previous champion keeps serving, while ``holdout_metrics``
-and ``model_card`` (not downstream of the candidate) still show why.
+The gate checks show each verdict (ERROR severity: a refused partition's check is
+failed) without blocking: a refusal is a decision, taken and recorded by
+``promoted_model`` from the same gates, so the run succeeds and the previous champion
+keeps serving.
 """
 
 from __future__ import annotations
@@ -101,20 +102,10 @@ def holdout_metrics_schema(holdout_metrics: pl.DataFrame) -> dg.AssetCheckResult
 
 
 def promotion_gates(
-    cfg: GosalesConfig, context, tracker: MLflowTracker, candidate_model, holdout_metrics
+    cfg: GosalesConfig, context, candidate_model, holdout_metrics
 ) -> dg.AssetCheckResult:
-    cutoff, division = LOCATION.partition(context)
+    _, division = LOCATION.partition(context)
     report = training.promotion_gates(holdout_metrics, cfg.gates, division)
-    if not report.passed:  # the blocking failure skips promoted_model: record the refusal here
-        lifecycle.record_refusal(
-            context,
-            tracker,
-            LOCATION.name,
-            LOCATION.model_name(division),
-            candidate_model,
-            report.summary(),
-            {"division": division, "cutoff_date": cutoff},
-        )
     return dg.AssetCheckResult(
         passed=report.passed,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -161,7 +152,7 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
     # partitions_def on every check: without it a check step loads every partition of its asset
     gate_check = {
         "partitions_def": parts,
-        "blocking": True,
+        "blocking": False,  # promoted_model decides on the same gates; a refusal is no failure
         "additional_ins": ins("holdout_metrics"),
     }
     return [

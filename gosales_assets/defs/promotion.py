@@ -1,5 +1,7 @@
-"""Stage ``promotion``: register the candidate and move the ``champion`` alias when every
-gate passes (a failed blocking gate skips this asset), with the registry schema check."""
+"""Stage ``promotion``: the decision on the candidate — register it and move the
+``champion`` alias when every gate (promotion gates and leakage gauntlet) passes, else
+record the refusal and keep the previous champion serving; the run succeeds either way.
+With the registry schema check."""
 
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ def promoted_model(
     cfg: GosalesConfig, context, tracker: MLflowTracker, candidate_model, holdout_metrics
 ) -> pl.DataFrame:
     cutoff, division = LOCATION.partition(context)
-    gates = training.promotion_gates(holdout_metrics, cfg.gates, division)
+    overlap = int(candidate_model["train_holdout_overlap"])
+    gates = training.candidate_verdict(holdout_metrics, cfg.gates, division, overlap)
+    context.add_output_metadata({"gates": dg.MetadataValue.md(gates.to_markdown())})
     return lifecycle.decide(
         context,
         tracker,
@@ -47,7 +51,7 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             ins=ins("candidate_model", "holdout_metrics"),
             kinds={"mlflow"},
             metadata=warehouse_metadata(LOCATION.table("model_registry")),
-            description="Registers gosales_<division> in MLflow and moves the `champion` alias — only when every gate passes.",
+            description="The decision on the candidate: registers gosales_<division> in MLflow and moves the `champion` alias when every gate passes; otherwise records the refusal with its reasons (gosales.model_decisions) and the previous champion keeps serving.",
             **COMMON,
         )(bind(promoted_model, cfg)),
         dg.asset_check(

@@ -102,17 +102,27 @@ def test_full_partition_promotes_and_scores(salesml_home, tiny_world, tiny_sourc
     assert ws["rank"].to_list() == list(range(1, ws.height + 1))
 
 
-def test_failed_gate_blocks_promotion_and_keeps_no_champion(salesml_home, tiny_world, tiny_source):
+def test_failed_gate_is_a_decision_and_keeps_no_champion(salesml_home, tiny_world, tiny_source):
     cfg = tiny_config(tiny_world, auc_min=0.999, floors="block")  # unreachable, blocking floor
     _, results = _pipeline(cfg, tiny_source)
+    # a refusal is a decision, not a failure: every run succeeds ...
+    assert all(r.success for r in results), [r.get_step_failure_events() for r in results]
     gate = [
         e
         for e in results[1].get_asset_check_evaluations()
         if e.asset_check_key.name == "promotion_gates"
     ]
-    assert gate and not gate[0].passed
+    # ... while the gate check tells the truth about the partition (failed, ERROR severity)
+    assert gate and not gate[0].passed and gate[0].severity == dg.AssetCheckSeverity.ERROR
     assert "auc" in gate[0].description
-    assert not (salesml_home / "lake" / "gosales" / "promoted_model").exists()
+    decision = read_lake(["gosales", "promoted_model"])  # the promotion asset shows why
+    assert decision["promoted"].to_list() == [False] and "auc" in decision["reason"][0]
+    meta = next(
+        m.materialization.metadata
+        for m in results[1].get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey(["gosales", "promoted_model"])
+    )
+    assert meta["promoted"].value is False and "auc" in meta["reason"].value
     assert read_lake(["gosales", "holdout_metrics"]).height > 0  # metrics still say why
     assert MLflowTracker().champion(model_name(cfg.divisions[0])) is None
     # no model serves: the calibrated rule does, labelled as such, with a WARN check saying so

@@ -156,9 +156,16 @@ def test_config_rejects_non_month_end_long_names_and_bad_yaml(tmp_path):
 class _FakeTracker:
     """Registry stand-in: register/promote/champion in memory."""
 
+    ui_url = "http://127.0.0.1:5000"
+
     def __init__(self):
         self.versions: list[str] = []
         self.serving: str | None = None
+
+    def model_link(self, name, version=None):
+        from shared.tracking import MLflowTracker
+
+        return MLflowTracker.model_link(self, name, version)  # type: ignore[arg-type]
 
     def register(self, name, uri, tags=None):
         self.versions.append(uri)
@@ -195,9 +202,13 @@ def test_every_decision_is_kept_in_the_history(salesml_home):
     first = decide(ctx, tracker, "gosales", "gosales_a", cand, True, "all gates passed", cols)
     assert first["promoted"][0] and tracker.serving == "1"
     assert ctx.metadata["decision_history"] == "gosales.model_decisions"
+    assert ctx.metadata["decision"] == "promoted: version 1 is the champion and serves"
+    assert ctx.metadata["version_link"].value.endswith("/#/models/gosales_a/versions/1")
     refused = record_refusal(ctx, tracker, "gosales", "gosales_a", cand, "auc: FAIL", cols)
     assert not refused["promoted"][0] and refused["champion_version"][0] == "1"
     decide(ctx, tracker, "gosales", "gosales_a", cand, False, "auc: FAIL", cols)  # re-run
+    assert ctx.metadata["decision"] == "refused: champion version 1 keeps serving"
+    assert ctx.metadata["champion_link"].value.endswith("/#/models/gosales_a/versions/1")
     history = query_warehouse("SELECT * FROM gosales.model_decisions ORDER BY decided_at")
     assert history["promoted"].to_list() == [True, False, False]
     assert history["reason"].to_list() == ["all gates passed", "auc: FAIL", "auc: FAIL"]
