@@ -15,6 +15,25 @@ from shared.location import Location
 from shared.sources import PlainSecretError, SourceResource, has_secret, redact
 from shared.sweep import sweep_sensor
 
+IN_PROCESS_RUN = {"execution": {"config": {"in_process": {}}}}
+"""Run config choosing the in-process executor of ``dg.multi_or_in_process_executor``."""
+
+
+def partition_job(name: str, **kwargs: Any) -> dg.UnresolvedAssetJobDefinition:
+    """An asset job whose run is one partition's chain of steps (features → … → promotion,
+    or a scoring step): run in process by default.
+
+    Every step of such a run depends on the one before, so the multiprocess executor only
+    adds a Python process (dagster, polars, lightgbm and mlflow imports: seconds each) per
+    step and per check; partitions fan out across runs instead (backfills, schedules and
+    sensors launch one run per partition; ``scripts/dagster.yaml`` runs two at a time, one
+    per core). The multiprocess executor stays available from the launchpad
+    (``execution: {config: {multiprocess: {}}}``). ``kwargs`` go to ``dg.define_asset_job``.
+    """
+    return dg.define_asset_job(
+        name, executor_def=dg.multi_or_in_process_executor, config=IN_PROCESS_RUN, **kwargs
+    )
+
 
 def retrain_schedule(
     *,
@@ -78,6 +97,9 @@ def location_definitions(
         quarantine_bad_rows=quarantine_bad_rows,
     )
     return dg.Definitions(
+        # materializations launched from the asset graph (the implicit asset job) are one
+        # partition too: in process, like partition_job; fan-out is across runs
+        executor=dg.in_process_executor,
         assets=list(assets),
         asset_checks=list(checks),
         jobs=list(jobs),

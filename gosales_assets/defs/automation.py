@@ -18,7 +18,7 @@ import dagster as dg
 from gosales_assets.config import GosalesConfig
 from gosales_assets.inputs import OUTPUTS
 from gosales_assets.location import LOCATION
-from shared.automation import retrain_schedule
+from shared.automation import partition_job, retrain_schedule
 from shared.drift_sensor import drift_retrain_sensor
 
 INPUTS = OUTPUTS
@@ -27,7 +27,7 @@ INPUTS = OUTPUTS
 def build_automation(cfg: GosalesConfig) -> tuple[list, list, list]:
     """Returns ``(jobs, schedules, sensors)``."""
     group = dg.AssetSelection.groups(LOCATION.name)
-    train_job = dg.define_asset_job(
+    train_job = partition_job(
         "gosales_retrain_job",
         selection=group
         - dg.AssetSelection.assets(LOCATION.key("icp_scores"), LOCATION.key("whitespace"))

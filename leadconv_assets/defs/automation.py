@@ -17,6 +17,7 @@ from __future__ import annotations
 import dagster as dg
 
 from leadconv_assets.config import LeadconvConfig
+from shared.automation import partition_job
 from shared.drift import SIGNIFICANT
 from shared.drift_sensor import drift_retrain_sensor
 
@@ -27,20 +28,20 @@ def build_automation(cfg: LeadconvConfig, prefix: list[str], daily: dg.Partition
     def k(*names: str) -> list[dg.AssetKey]:
         return [dg.AssetKey([*prefix, n]) for n in names]
 
-    extract_job = dg.define_asset_job(
+    extract_job = partition_job(
         "leadconv_extract_job",
         selection=dg.AssetSelection.assets(*k("extract", "clean", "campaign_recommendations")),
         description="Snapshot the source, clean it, refresh the campaign recommendations.",
         tags={"salesml/location": "leadconv"},
     )
-    scoring_job = dg.define_asset_job(
+    scoring_job = partition_job(
         "leadconv_scoring_job",
         selection=dg.AssetSelection.assets(*k("lead_scores")),
         partitions_def=daily,
         description="Score open leads with each target's champion and upsert them into lead_scores.",
         tags={"salesml/location": "leadconv"},
     )
-    retrain_job = dg.define_asset_job(
+    retrain_job = partition_job(
         "leadconv_retrain_job",
         selection=dg.AssetSelection.assets(
             *k(
