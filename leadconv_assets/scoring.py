@@ -28,6 +28,7 @@ from leadconv_assets.config import LeadconvConfig
 from leadconv_assets.learners import RulesBaseline
 from leadconv_assets.schemas import LeadScoresSchema
 from shared import lifecycle
+from shared.categories import unseen_categories
 from shared.drift import psi, psi_label
 from shared.validation import validate_frame
 
@@ -127,6 +128,14 @@ class Scored:
     # targets without a model champion: how they were served (rules baseline or not at all)
     no_champion: dict[str, str] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)  # scored rows per target
+    # unseen category values per target and column (shared.categories.unseen_categories rows)
+    unseen: list[pl.DataFrame] = field(default_factory=list)
+    unseen_unmeasured: dict[str, str] = field(default_factory=dict)
+
+    def note_unseen(self, target: str, known: dict[str, list[str]], rows: pl.DataFrame) -> None:
+        """Count the category values of ``rows`` (scored leads) not in ``known`` (training)."""
+        table = unseen_categories(known, lc_features.category_values(rows))
+        self.unseen.append(table.select(pl.lit(target).alias("target"), pl.all()))
 
 
 def _leads(cfg, tables, feats, target: str, as_of: datetime) -> pl.DataFrame:
@@ -195,6 +204,7 @@ def _serve_rules_baseline(cfg, tables, all_feats, rows, target, name, as_of, out
         out.notes[target] = out.unmeasured[target] = out.no_champion[target] = why
         return None
     base = RulesBaseline(cfg.baseline).fit(train, train["label"].to_numpy())
+    out.note_unseen(target, lc_features.training_categories(train), rows)
     frame = _frame(
         rows, base.predict(rows), target, name, RULES_BASELINE, RULES_BASELINE, as_of,
         train.select("org_id", "enrollment_id"),
@@ -231,6 +241,13 @@ def _score_target(
     )
     frame = _frame(rows, p, target, name, champ.version, champ.run_id, as_of, trained)
     out.notes[target] = f"v{champ.version}"
+    if "categories" in meta:
+        out.note_unseen(target, meta["categories"], rows)
+    else:
+        out.unseen_unmeasured[target] = (
+            f"champion v{champ.version} kept no training categories (trained before they "
+            "were recorded): retrain to measure"
+        )
     base = tracker.holdout_scores(champ.run_id)
     if base is None:
         out.unmeasured[target] = "no champion holdout scores"
@@ -250,7 +267,7 @@ def score_leads(
     """Score the enrollments first engaged in the ``days_back`` days before ``as_of`` (not
     resolved before their decision time) with each target's champion (``model_name(target)``);
     a target without one is served by the rules baseline (``model_version = RULES_BASELINE``)."""
-    all_feats = lc_features.build_features(tables, as_of, cfg.feature_window)
+    all_feats = lc_features.build_features(tables, as_of, cfg.feature_window, cfg.extra_features)
     feats = all_feats.filter(pl.col("first_engagement_at") > as_of - timedelta(days=days_back))
     out = Scored(pl.DataFrame(schema=SCORES_SCHEMA))
     frames = []
@@ -280,3 +297,42 @@ def champion_verdict(scored: Scored, targets: list[str]) -> DriftVerdict:
         return DriftVerdict(True, True, "every target served by its model champion", meta)
     text = "; ".join(f"{t}: {r}" for t, r in sorted(missing.items()))
     return DriftVerdict(False, True, text, meta)
+
+
+def unseen_verdict(scored: Scored, max_share: float) -> tuple[DriftVerdict, pl.DataFrame]:
+    """The ``unseen_categories`` WARN check and its table (target, column, rows, unseen, share,
+    examples): passes when every served target was measured and no column's share of scored
+    leads with a value its scorer never saw in training exceeds ``max_share``."""
+    table = pl.concat(scored.unseen) if scored.unseen else pl.DataFrame()
+    meta: dict[str, object] = {"max_share": max_share, "measured": bool(scored.unseen)}
+    if scored.unseen_unmeasured:
+        meta["not_measured"] = "; ".join(
+            f"{t}: {r}" for t, r in sorted(scored.unseen_unmeasured.items())
+        )
+    if not scored.unseen:
+        reason = meta.get("not_measured") or "nothing scored"
+        return DriftVerdict(False, False, f"not measured — {reason}", meta), table
+    worst = table.sort("share", descending=True).row(0, named=True)
+    over = table.filter(pl.col("share") > max_share)
+    meta.update(
+        worst_target=worst["target"],
+        worst_column=worst["column"],
+        worst_share=float(worst["share"]),
+        unseen_rows=int(table["unseen"].sum()),
+    )
+    for r in table.iter_rows(named=True):
+        meta[f"unseen_{r['target']}__{r['column']}"] = (
+            f"{r['unseen']} of {r['rows']} ({r['share']:.1%})"
+            + (f": {r['examples']}" if r["examples"] else "")
+        )
+    text = (
+        f"{worst['unseen']} of {worst['rows']} scored {worst['target']} leads have a "
+        f"{worst['column']} never seen in training ({worst['share']:.1%}; warn above "
+        f"{max_share:.0%})"
+    )
+    if over.height:
+        text = f"{over.height} column(s) above {max_share:.0%}; worst: " + text
+    if scored.unseen_unmeasured:
+        text += f"; not measured for {', '.join(sorted(scored.unseen_unmeasured))}"
+    passed = over.height == 0 and not scored.unseen_unmeasured
+    return DriftVerdict(passed, True, text, meta), table

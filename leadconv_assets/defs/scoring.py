@@ -13,7 +13,13 @@ from leadconv_assets import scores_db
 from leadconv_assets import scoring as lc_scoring
 from leadconv_assets.config import LeadconvConfig, end_of_day
 from leadconv_assets.defs import COMMON, LOCATION, check, clean_in
-from shared.dagster_helpers import bind, numeric_metadata, schema_check_result, warehouse_metadata
+from shared.dagster_helpers import (
+    bind,
+    md_table,
+    numeric_metadata,
+    schema_check_result,
+    warehouse_metadata,
+)
 from shared.partitions import to_date
 from shared.sources import EnvVarRef
 from shared.tracking import MLflowTracker
@@ -49,8 +55,25 @@ def lead_scores(
     out, result = lc_scoring.write_scores(
         url, chosen, table=config.table, history_table=config.history_table, dry_run=dry_run
     )
-    yield from scores_outputs(
-        out, result, scored, list(cfg.targets), dry_run=dry_run, split=split, as_of=as_of
+    yield from scores_outputs(out, result, scored, list(cfg.targets), dry_run=dry_run,
+                              split=split, as_of=as_of)  # fmt: skip
+    yield unseen_check(scored, cfg.scoring.unseen_category_max_share)
+
+
+def unseen_check(scored: lc_scoring.Scored, max_share: float) -> dg.AssetCheckResult:
+    """The ``unseen_categories`` WARN result: per target and column, scored leads whose value
+    the serving model (or rules baseline) never saw in training."""
+    verdict, table = lc_scoring.unseen_verdict(scored, max_share)
+    meta = dict(verdict.metadata)
+    if table.height:
+        meta["counts"] = dg.MetadataValue.md(md_table(table))
+    return dg.AssetCheckResult(
+        check_name="unseen_categories",
+        asset_key=LOCATION.key("lead_scores"),
+        passed=verdict.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=verdict.description,
+        metadata=meta,
     )
 
 
@@ -120,6 +143,15 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
                     "lead_scores",
                     "PSI of today's scores against the champion's holdout scores, per "
                     "target (< 0.1 stable, 0.1-0.25 moderate, > 0.25 significant: retrain). Warning only.",
+                    blocking=False,
+                ),
+                check(
+                    "unseen_categories",
+                    "lead_scores",
+                    "WARN when more than scoring.unseen_category_max_share (5%) of a target's "
+                    "scored leads have a source, region, age band, job level, company size, "
+                    "campaign or step variant its model never saw in training (counted per column with examples, "
+                    "never silently merged).",
                     blocking=False,
                 ),
                 check(

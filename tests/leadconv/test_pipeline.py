@@ -104,6 +104,13 @@ def test_location_materializes_end_to_end(salesml_home, tiny_cfg):
         e for e in res.get_asset_check_evaluations() if e.asset_check_key.name == "score_drift"
     ]
     assert drift and any(k.startswith("psi_") for k in drift[0].metadata)
+    unseen = [
+        e
+        for e in res.get_asset_check_evaluations()
+        if e.asset_check_key.name == "unseen_categories"
+    ]  # the champions keep their training categories: measured, the same world passes
+    assert unseen and unseen[0].metadata["measured"].value is True, unseen[0].description
+    assert unseen[0].passed and unseen[0].severity == dg.AssetCheckSeverity.WARN
     scores = scores_db.read_table(None)
     history = scores_db.read_table(None, "lead_score_history")
     assert scores.height == meta["inserted"] == history.height
