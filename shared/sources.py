@@ -57,7 +57,9 @@ def _read_duckdb(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | 
         con.close()
 
 
-def _read_folder(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | None]:
+def _read_folder(
+    path: Path, tables: Sequence[str], text_columns: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, pl.DataFrame | None]:
     if not path.is_dir():
         raise FileNotFoundError(f"source folder {path} does not exist")
     out: dict[str, pl.DataFrame | None] = {}
@@ -67,7 +69,9 @@ def _read_folder(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | 
         elif (path / t).is_dir() and any((path / t).rglob("*.parquet")):
             out[t] = pl.read_parquet(path / t / "**" / "*.parquet")
         elif (path / f"{t}.csv").exists():
-            out[t] = pl.read_csv(path / f"{t}.csv", try_parse_dates=True)
+            # CSV has no types: id columns read as text keep their leading zeros
+            text = {c: pl.Utf8 for c in (text_columns or {}).get(t, ())}
+            out[t] = pl.read_csv(path / f"{t}.csv", try_parse_dates=True, schema_overrides=text)
         else:
             out[t] = None
     return out
@@ -127,11 +131,16 @@ def _read_sqlalchemy(uri: str, tables: Sequence[str]) -> dict[str, pl.DataFrame 
 
 
 def read_tables(
-    uri: str, required: Sequence[str], optional: Sequence[str] = ()
+    uri: str,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    text_columns: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, pl.DataFrame | None]:
     """Read ``required`` and ``optional`` tables from a source URI.
 
     Returns ``{table: frame}``; optional tables that are absent map to None.
+    ``text_columns`` (table → columns, optional): columns a CSV file is read as text,
+    not inferred (ids like ``0007`` keep their leading zeros); typed sources ignore it.
 
     Raises:
         DataContractError: a required table is missing (names every missing one).
@@ -142,7 +151,7 @@ def read_tables(
     if kind == "duckdb":
         frames = _read_duckdb(_duckdb_path(uri), names)  # type: ignore[arg-type]
     elif kind == "folder":
-        frames = _read_folder(Path(uri), names)
+        frames = _read_folder(Path(uri), names, text_columns)
     else:
         frames = _read_sqlalchemy(uri, names)
     missing = [t for t in required if frames.get(t) is None]

@@ -207,3 +207,17 @@ def test_a_step_variant_training_never_sent_is_counted(tiny_world):
     assert t3["unseen"][0] > 0 and new_step["step_id"] in t3["examples"][0]
     t1 = table.filter((pl.col("column") == "step") & (pl.col("target") == "booked_call_within_7d"))
     assert t1["unseen"][0] == 0  # the 7-day baseline was fitted on those leads
+
+
+def test_a_csv_source_keeps_leading_zeros_in_ids(tiny_world, tmp_path):
+    from shared.sources import write_folder
+
+    raw = _ids_as_a_real_source_spells_them(tiny_world)
+    write_folder(tmp_path / "src", raw, fmt="csv")
+    read = extract.read_source(str(tmp_path / "src"))
+    enr = read["enrollments"]
+    assert enr.schema["enrollment_id"] == pl.Utf8  # not inferred as an integer
+    assert sorted(enr["enrollment_id"]) == sorted(raw["enrollments"]["enrollment_id"])
+    tables = extract.quality_gates(read)
+    assert tables["outcomes"]["enrollment_id"].str.starts_with("0").all()
+    assert set(tables["contacts"]["org_id"]) <= {"1", "2", "3", "4"}  # integers as text
