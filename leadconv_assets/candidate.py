@@ -151,6 +151,7 @@ def _log_run(
             "feature_window_hours": cfg.feature_window_hours,
             "calibration_method": res.calibration_method,
             "snapshot": clean["snapshot"],
+            "categories": res.categories,
             **learner_meta(res.choice),
         },
         lifecycle.MODEL_META,

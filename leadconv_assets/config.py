@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from shared.categories import UNSEEN_WARN_SHARE
 from shared.config import (
     MonthEnd,
     PartitionName,
@@ -21,6 +22,7 @@ from shared.config import (
     load_yaml_config,
 )
 from shared.lgbm import LGBMSettings
+from shared.partitions import partition_keys
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
 CONFIG_ENV = "SALESML_LEADCONV_CONFIG"
@@ -32,6 +34,12 @@ class TargetConfig(StrictModel):
 
     event: Literal["booked_call", "qualified", "converted"]
     window_days: PositiveDays
+
+    @field_validator("event", mode="before")
+    @classmethod
+    def _event_case(cls, v: object) -> object:
+        """Outcome names match as the data's ``outcome_type`` does: trimmed, any case."""
+        return v.strip().lower() if isinstance(v, str) else v
 
 
 class SplitConfig(StrictModel):
@@ -65,6 +73,8 @@ class GateConfig(StrictModel):
 
 
 Learner = Literal["lightgbm", "logistic"]
+ExtraTable = Literal["contacts", "enrollments"]
+ColumnName = Annotated[str, Field(min_length=1, max_length=120)]
 SegmentAttribute = Literal[
     "source_channel", "region", "age_band", "job_level", "company_size", "campaign"
 ]
@@ -92,6 +102,14 @@ class TrainingConfig(LGBMSettings):
     learners: Annotated[list[Learner], Field(min_length=1)] = ["lightgbm", "logistic"]
     logistic_c: float = Field(default=0.1, gt=0)  # inverse L2 strength, standardized features
 
+    @field_validator("learners")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        dup = sorted({x for x in v if v.count(x) > 1})
+        if dup:
+            raise ValueError(f"learner(s) listed more than once: {dup}; list each learner once")
+        return v
+
 
 class ScoringConfig(StrictModel):
     days_back: PositiveDays = 90
@@ -101,6 +119,9 @@ class ScoringConfig(StrictModel):
     dry_run: bool = False
     # a feature the champion was trained with but today's frame lacks: fail (error) or score as 0
     missing_features: Literal["error", "zero"] = "error"
+    # share of scored leads with a category value (source, region, ..., campaign) the serving
+    # model never saw in training above which the unseen_categories check warns
+    unseen_category_max_share: float = Field(default=UNSEEN_WARN_SHARE, ge=0, le=1)
 
 
 class LeadconvConfig(StrictModel):
@@ -120,12 +141,43 @@ class LeadconvConfig(StrictModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     scoring_start: date = date(2025, 1, 1)
+    # your own numeric columns used as features, per table (contacts joined on the contact,
+    # enrollments on the enrollment); each enters as ``user__<column>``, so it never
+    # overwrites (or is overwritten by) a derived feature of the same name
+    extra_features: dict[ExtraTable, list[ColumnName]] = Field(default_factory=dict)
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _keys(cls, v: object) -> object:
+        """Target names become partition keys through :func:`shared.partitions.partition_key`
+        (``"Booked Call 7d"`` → ``booked_call_7d``); every unusable or colliding name is
+        reported at once, in one line."""
+        if not isinstance(v, dict):
+            return v
+        names = list(v)
+        mapping = partition_keys(names, "target", [f"targets.{str(n)[:40]}" for n in names])
+        return {mapping[n]: t for n, t in v.items()}
 
     @field_validator("targets")
     @classmethod
     def _names(cls, v: dict[str, TargetConfig]) -> dict[str, TargetConfig]:
         if not v:
             raise ValueError("at least one target is required")
+        return v
+
+    @field_validator("extra_features")
+    @classmethod
+    def _extra(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        problems = []
+        for table, cols in v.items():
+            dup = sorted({c for c in cols if cols.count(c) > 1})
+            if dup:
+                problems.append(f"{table}: {dup} listed more than once")
+            keys = sorted(set(cols) & {"org_id", "contact_id", "enrollment_id", "campaign_id"})
+            if keys:
+                problems.append(f"{table}: {keys} are keys, not features")
+        if problems:
+            raise ValueError("; ".join(problems))
         return v
 
     @model_validator(mode="after")

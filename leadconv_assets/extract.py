@@ -66,7 +66,9 @@ def resolve_source(
 
 def read_source(uri: str) -> dict[str, pl.DataFrame | None]:
     """Contract tables (+ truth tables when present) from the source, read-only."""
-    return read_tables(uri, schemas.REQUIRED, (*schemas.OPTIONAL, *schemas.TRUTH_TABLES))
+    return read_tables(
+        uri, schemas.REQUIRED, (*schemas.OPTIONAL, *schemas.TRUTH_TABLES), schemas.ID_COLUMNS
+    )
 
 
 def _hash(df: pl.DataFrame) -> str:

@@ -8,16 +8,22 @@ Columns: keys and times, then numeric features — counts per channel and
 event type, open/click/reply/answer rates, reply and open latency, hour and
 weekday of the first touch, delay from enrollment to first touch, one-hot
 contact source/region/age band/job level/company size and campaign, and one
-indicator per campaign step variant sent before the decision time.
+indicator per campaign step variant sent before the decision time, and the
+user's own numeric contact/enrollment columns declared in config
+``extra_features`` as ``user__<column>`` (namespaced: never confused with a
+derived feature of the same name).
 Categories come from the dimension tables (contacts, campaign_steps), so
 columns do not depend on which enrollments are in the frame.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 import polars as pl
+
+from shared.validation import DataContractError, Violation
 
 KEYS = ["org_id", "enrollment_id"]
 ID_COLUMNS = [
@@ -31,6 +37,11 @@ ID_COLUMNS = [
 CONTACT_CATS = ["source_channel", "region", "age_band", "job_level", "company_size"]
 EVENT_TYPES = ["delivered", "opened", "clicked", "replied", "voicemail", "call_answered"]
 CHANNELS = ["sms", "email", "voice"]
+USER = "user__"  # prefix of the user's own columns declared as features (extra_features)
+EXTRA_KEYS = {"contacts": ["org_id", "contact_id"], "enrollments": KEYS}
+# categorical attributes one-hot encoded as ``<attribute>__<value>`` (values from the
+# dimension tables): what unseen-category monitoring decodes and compares with training
+CATEGORY_ATTRIBUTES = [*CONTACT_CATS, "campaign"]
 
 
 def _safe(value: str) -> str:
@@ -59,12 +70,54 @@ def enrollment_times(
     )
 
 
+def extra_feature_frame(
+    tables: dict[str, pl.DataFrame], extra: Mapping[str, Sequence[str]]
+) -> dict[str, pl.DataFrame]:
+    """The user columns declared as features (config ``extra_features``: table → columns),
+    per table with its join keys, renamed ``user__<column>`` and cast to Float64.
+
+    Raises :class:`DataContractError` naming every declared column that is missing from its
+    table and every value that is not a number (with its rows), all at once.
+    """
+    problems: list[Violation] = []
+    out: dict[str, pl.DataFrame] = {}
+    for table, cols in extra.items():
+        if not cols:
+            continue
+        df, keys = tables[table], EXTRA_KEYS[table]
+        missing = [c for c in cols if c not in df.columns]
+        problems += [
+            Violation(table, c, "declared in config extra_features but not in the table", 0, [])
+            for c in missing
+        ]
+        present = [c for c in cols if c not in missing]
+        cast = df.select(
+            *keys, *[pl.col(c).cast(pl.Float64, strict=False).alias(USER + c) for c in present]
+        )
+        for c in present:
+            bad = df[c].is_not_null() & cast[USER + c].is_null()
+            if bad.any():
+                examples = df.filter(bad).select(*keys, c).head(5).to_dicts()
+                problems.append(
+                    Violation(
+                        table, c, "extra feature value is not a number", int(bad.sum()), examples
+                    )
+                )
+        out[table] = cast
+    if problems:
+        raise DataContractError(problems)
+    return out
+
+
 def build_features(
     tables: dict[str, pl.DataFrame],
     as_of: datetime,
     feature_window: timedelta = timedelta(hours=24),
+    extra: Mapping[str, Sequence[str]] | None = None,
 ) -> pl.DataFrame:
-    """One row per enrollment whose decision time is at or before ``as_of``."""
+    """One row per enrollment whose decision time is at or before ``as_of``; ``extra``
+    (config ``extra_features``) adds the user's numeric columns as ``user__<column>``."""
+    user = extra_feature_frame(tables, extra or {})
     enr, ev = tables["enrollments"], tables["engagement_logs"]
     contacts, steps = tables["contacts"], tables["campaign_steps"]
     times = enrollment_times(enr, ev, feature_window, as_of).filter(pl.col("decision_at") <= as_of)
@@ -155,8 +208,52 @@ def build_features(
             (pl.col("campaign_id") == camp).cast(pl.Int8).alias(f"campaign__{_safe(camp)}")
         )
     frame = frame.with_columns(onehots).drop([c for c in CONTACT_CATS if c in frame.columns])
+    for table, cols in user.items():  # namespaced: a user column never meets a derived one
+        frame = frame.join(cols, on=EXTRA_KEYS[table], how="left")
     numeric = sorted(c for c in frame.columns if c not in ID_COLUMNS and c != "enrolled_at")
     return frame.select(*ID_COLUMNS, *numeric).sort(KEYS)
+
+
+def segment_of(frame: pl.DataFrame, attribute: str) -> pl.Series:
+    """The value of a one-hot encoded ``attribute`` per row (``<attribute>__<value>`` columns of
+    the features frame, value as encoded: lower-case, non-alphanumerics ``_``); ``"(unknown)"``
+    where no column is set or none exists."""
+    prefix = f"{attribute}__"
+    cols = [c for c in frame.columns if c.startswith(prefix)]
+    expr = pl.lit("(unknown)")
+    for c in reversed(cols):
+        expr = pl.when(pl.col(c) == 1).then(pl.lit(c[len(prefix) :])).otherwise(expr)
+    return frame.select(expr.alias(attribute)).to_series()
+
+
+def steps_sent(frame: pl.DataFrame) -> pl.Series:
+    """Per row, the step variants sent before the decision time (``seen_<step>`` = 1), as a
+    list of the encoded step ids."""
+    cols = [c for c in frame.columns if c.startswith("seen_")]
+    if not cols:
+        return pl.Series("step", [[] for _ in range(frame.height)], dtype=pl.List(pl.Utf8))
+    lists = frame.select(
+        pl.concat_list(
+            [pl.when(pl.col(c) == 1).then(pl.lit(c[len("seen_") :])) for c in cols]
+        ).list.drop_nulls()
+    ).to_series()
+    return lists.alias("step")
+
+
+def category_values(frame: pl.DataFrame) -> pl.DataFrame:
+    """One column per :data:`CATEGORY_ATTRIBUTES` entry (each row's decoded value) and
+    ``step`` (the list of step variants sent)."""
+    return pl.DataFrame([*(segment_of(frame, a) for a in CATEGORY_ATTRIBUTES), steps_sent(frame)])
+
+
+def training_categories(frame: pl.DataFrame) -> dict[str, list[str]]:
+    """The values of each categorical attribute (and the step variants sent) among
+    ``frame``'s rows (the training rows): what a scorer fitted on them has seen (kept in the
+    model meta as ``categories``)."""
+    values = category_values(frame)
+    out = {c: sorted(values[c].unique().to_list()) for c in CATEGORY_ATTRIBUTES}
+    out["step"] = sorted(values["step"].explode().drop_nulls().unique().to_list())
+    return out
 
 
 def feature_columns(frame: pl.DataFrame) -> list[str]:
@@ -196,20 +293,23 @@ def truncate_at_decision(
 
 
 def truncation_differences(
-    tables: dict[str, pl.DataFrame], as_of: datetime, feature_window: timedelta
+    tables: dict[str, pl.DataFrame],
+    as_of: datetime,
+    feature_window: timedelta,
+    extra: Mapping[str, Sequence[str]] | None = None,
 ) -> list[str]:
     """Differences between features from the full data and from truncated data (empty = invariant).
 
     Two truncations: every row after ``as_of`` deleted, and every row after
     its enrollment's own decision time deleted.
     """
-    full = build_features(tables, as_of, feature_window)
+    full = build_features(tables, as_of, feature_window, extra)
     problems: list[str] = []
     for name, cut in (
         ("rows after the as-of time deleted", truncate(tables, as_of)),
         ("rows after each decision time deleted", truncate_at_decision(tables, feature_window)),
     ):
-        other = build_features(cut, as_of, feature_window)
+        other = build_features(cut, as_of, feature_window, extra)
         if full.columns != other.columns or full.height != other.height:
             problems.append(f"{name}: shape {full.shape} vs {other.shape}")
             continue
@@ -236,9 +336,10 @@ def partition_features(
     cutoff_at: datetime,
     window: timedelta,
     target: str,
+    extra: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """The features of one ``target × cutoff`` partition (``cutoff_at`` = the end of the
     cutoff day), tagged with ``target`` and ``cutoff``; returns ``(frame, n_features)``."""
-    frame = build_features(tables, cutoff_at, window)
+    frame = build_features(tables, cutoff_at, window, extra)
     n_features = len(feature_columns(frame))
     return frame.with_columns(target=pl.lit(target), cutoff=pl.lit(cutoff)), n_features

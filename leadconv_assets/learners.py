@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from leadconv_assets.features import segment_of
 from shared.calibration import fit_calibrator
 from shared.metrics import pr_auc
 
@@ -109,17 +110,6 @@ def choose_and_fit(
         lgbm=fitted.get("lightgbm"),
         notes=notes,
     )
-
-
-def segment_of(frame: pl.DataFrame, attribute: str) -> pl.Series:
-    """The value of a one-hot encoded ``attribute`` per row (``<attribute>__<value>`` columns of
-    the features frame); ``"(unknown)"`` where no column is set or none exists."""
-    prefix = f"{attribute}__"
-    cols = [c for c in frame.columns if c.startswith(prefix)]
-    expr = pl.lit("(unknown)")
-    for c in reversed(cols):
-        expr = pl.when(pl.col(c) == 1).then(pl.lit(c[len(prefix) :])).otherwise(expr)
-    return frame.select(expr.alias(attribute)).to_series()
 
 
 class RulesBaseline:

@@ -46,6 +46,15 @@ KEYS = {
     "engagement_logs": ["org_id", "event_id"],
     "outcomes": ["org_id", "outcome_id"],
 }
+ID_COLUMNS = {  # text in every source: a CSV source reads them as text (leading zeros kept)
+    "organizations": ["org_id"],
+    "contacts": ["org_id", "contact_id"],
+    "enrollments": ["org_id", "enrollment_id", "contact_id", "campaign_id"],
+    "campaign_steps": ["org_id", "campaign_id", "step_id"],
+    "engagement_logs": ["org_id", "event_id", "enrollment_id", "step_id"],
+    "outcomes": ["org_id", "outcome_id", "enrollment_id"],
+    "truth": ["org_id", "enrollment_id"],
+}
 TIME_COLUMNS = {
     "contacts": "created_at",
     "enrollments": "enrolled_at",

@@ -34,7 +34,7 @@ import polars as pl
 
 from leadconv_assets import evidence
 from leadconv_assets.config import GateConfig, LeadconvConfig, end_of_day
-from leadconv_assets.features import KEYS, feature_columns
+from leadconv_assets.features import KEYS, feature_columns, training_categories
 from leadconv_assets.labels import trainable
 from leadconv_assets.learners import Choice, RulesBaseline, choose_and_fit
 from shared import lifecycle
@@ -120,6 +120,8 @@ class TrainResult:
     calibration: pl.DataFrame
     train_ids: pl.DataFrame
     stats: dict[str, float] = field(default_factory=dict)
+    # values of each categorical attribute among the training rows (unseen-category monitoring)
+    categories: dict[str, list[str]] = field(default_factory=dict)
 
 
 def periods(
@@ -212,6 +214,7 @@ def fit_and_evaluate(
         importance=importance,
         calibration=calibration_bins(y_h, scores["candidate"]),
         train_ids=train.select(KEYS),
+        categories=training_categories(train),
         stats={
             "train_rows": float(train.height),
             "train_positives": float(train["label"].sum()),

@@ -59,7 +59,9 @@ def _read_duckdb(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | 
         con.close()
 
 
-def _read_folder(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | None]:
+def _read_folder(
+    path: Path, tables: Sequence[str], text_columns: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, pl.DataFrame | None]:
     if not path.is_dir():
         raise FileNotFoundError(f"source folder {path} does not exist")
     out: dict[str, pl.DataFrame | None] = {}
@@ -69,7 +71,8 @@ def _read_folder(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | 
         elif (path / t).is_dir() and any((path / t).rglob("*.parquet")):
             out[t] = pl.read_parquet(path / t / "**" / "*.parquet")
         elif (path / f"{t}.csv").exists():
-            out[t] = read_csv_table(path / f"{t}.csv", t)
+            # CSV has no types: declared id columns (and any with leading zeros) stay text
+            out[t] = read_csv_table(path / f"{t}.csv", t, (text_columns or {}).get(t, ()))
         else:
             out[t] = None
     return out
@@ -98,12 +101,12 @@ def _ragged_rows(path: Path, table: str) -> Violation | None:
 _LEADING_ZERO = r"^[+-]?0\d"
 
 
-def read_csv_table(path: Path, table: str) -> pl.DataFrame:
+def read_csv_table(path: Path, table: str, text_columns: Sequence[str] = ()) -> pl.DataFrame:
     """One CSV file as a polars frame, or a :class:`DataContractError` naming the file.
 
     Ragged rows (more or fewer fields than the header) are errors with their line numbers.
-    Types are inferred over the whole file, except that a column holding values with a
-    leading zero (``007``) stays text, so string ids keep their zeros; if inference fails
+    Types are inferred over the whole file, except that ``text_columns`` and any column
+    holding values with a leading zero (``007``) stay text, so string ids keep their zeros; if inference fails
     (text in a number column past the first rows), every column is read as text and the
     location's contract parses and names the offending values.
     """
@@ -118,6 +121,7 @@ def read_csv_table(path: Path, table: str) -> pl.DataFrame:
             [Violation(table, "*", f"unparsable CSV file {path.name}: {first}", 0, [])]
         ) from None
     zeros = [c for c in text.columns if text[c].str.contains(_LEADING_ZERO).fill_null(False).any()]
+    zeros += [c for c in text_columns if c in text.columns and c not in zeros]
     try:
         return pl.read_csv(
             path,
@@ -183,11 +187,16 @@ def _read_sqlalchemy(uri: str, tables: Sequence[str]) -> dict[str, pl.DataFrame 
 
 
 def read_tables(
-    uri: str, required: Sequence[str], optional: Sequence[str] = ()
+    uri: str,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    text_columns: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, pl.DataFrame | None]:
     """Read ``required`` and ``optional`` tables from a source URI.
 
     Returns ``{table: frame}``; optional tables that are absent map to None.
+    ``text_columns`` (table → columns, optional): columns a CSV file is read as text,
+    not inferred (ids like ``0007`` keep their leading zeros); typed sources ignore it.
 
     Raises:
         DataContractError: a required table is missing (names every missing one).
@@ -198,7 +207,7 @@ def read_tables(
     if kind == "duckdb":
         frames = _read_duckdb(_duckdb_path(uri), names)  # type: ignore[arg-type]
     elif kind == "folder":
-        frames = _read_folder(Path(uri), names)
+        frames = _read_folder(Path(uri), names, text_columns)
     else:
         frames = _read_sqlalchemy(uri, names)
     missing = [t for t in required if frames.get(t) is None]

@@ -20,13 +20,17 @@ KEYS = ["org_id", "enrollment_id"]
 def features(cfg: LeadconvConfig, context, clean: dict):
     cutoff, target = LOCATION.partition(context)
     tables, at = clean["tables"], end_of_day(cutoff)
-    frame, n = lc_features.partition_features(tables, cutoff, at, cfg.feature_window, target)
+    frame, n = lc_features.partition_features(
+        tables, cutoff, at, cfg.feature_window, target, cfg.extra_features
+    )
     yield dg.Output(frame, metadata={"rows": frame.height, "features": n})
     yield schema_check_result(
         frame, lc_schemas.FeaturesSchema, "leadconv.features", KEYS,
         asset_key=LOCATION.key("features"), check_name="schema",
     )  # fmt: skip
-    problems = lc_features.truncation_differences(tables, at, cfg.feature_window)
+    problems = lc_features.truncation_differences(
+        tables, at, cfg.feature_window, cfg.extra_features
+    )
     yield dg.AssetCheckResult(
         check_name="truncation_invariance",
         asset_key=LOCATION.key("features"),

@@ -1,5 +1,6 @@
-"""Scoring stage: daily ``lead_scores`` (each target's champion → SQL upsert + history)
-with its checks: ``schema`` (blocking) and ``score_drift`` (PSI, warning only)."""
+"""Scoring stage: daily ``lead_scores`` (each target's champion, else the rules baseline → SQL
+upsert + history) with its checks: ``schema`` (blocking), ``score_drift`` (PSI, warning only) and
+``model_champion`` (warning while a target is served by the rules baseline)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from leadconv_assets import scores_db
 from leadconv_assets import scoring as lc_scoring
 from leadconv_assets.config import LeadconvConfig, end_of_day
 from leadconv_assets.defs import COMMON, LOCATION, check, clean_in
-from shared.dagster_helpers import bind, numeric_metadata, schema_check_result, warehouse_metadata
+from shared.dagster_helpers import (
+    bind,
+    md_table,
+    numeric_metadata,
+    schema_check_result,
+    warehouse_metadata,
+)
 from shared.partitions import to_date
 from shared.sources import EnvVarRef
 from shared.tracking import MLflowTracker
@@ -48,11 +55,30 @@ def lead_scores(
     out, result = lc_scoring.write_scores(
         url, chosen, table=config.table, history_table=config.history_table, dry_run=dry_run
     )
-    yield from scores_outputs(out, result, scored, dry_run=dry_run, split=split, as_of=as_of)
+    yield from scores_outputs(out, result, scored, list(cfg.targets), dry_run=dry_run,
+                              split=split, as_of=as_of)  # fmt: skip
+    yield unseen_check(scored, cfg.scoring.unseen_category_max_share)
 
 
-def scores_outputs(out, result, scored: lc_scoring.Scored, **meta: Any):
-    """The ``lead_scores`` output and its two check results."""
+def unseen_check(scored: lc_scoring.Scored, max_share: float) -> dg.AssetCheckResult:
+    """The ``unseen_categories`` WARN result: per target and column, scored leads whose value
+    the serving model (or rules baseline) never saw in training."""
+    verdict, table = lc_scoring.unseen_verdict(scored, max_share)
+    meta = dict(verdict.metadata)
+    if table.height:
+        meta["counts"] = dg.MetadataValue.md(md_table(table))
+    return dg.AssetCheckResult(
+        check_name="unseen_categories",
+        asset_key=LOCATION.key("lead_scores"),
+        passed=verdict.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=verdict.description,
+        metadata=meta,
+    )
+
+
+def scores_outputs(out, result, scored: lc_scoring.Scored, targets: list[str], **meta: Any):
+    """The ``lead_scores`` output and its three check results."""
     counts = {
         k: v for k, v in result.to_dict().items() if isinstance(v, int) and not isinstance(v, bool)
     }
@@ -80,6 +106,15 @@ def scores_outputs(out, result, scored: lc_scoring.Scored, **meta: Any):
         severity=dg.AssetCheckSeverity.WARN,
         description=verdict.description,
         metadata=verdict.metadata,
+    )
+    served = lc_scoring.champion_verdict(scored, targets)
+    yield dg.AssetCheckResult(
+        check_name="model_champion",
+        asset_key=LOCATION.key("lead_scores"),
+        passed=served.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=served.description,
+        metadata=served.metadata,
     )
 
 
@@ -110,9 +145,27 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
                     "target (< 0.1 stable, 0.1-0.25 moderate, > 0.25 significant: retrain). Warning only.",
                     blocking=False,
                 ),
+                check(
+                    "unseen_categories",
+                    "lead_scores",
+                    "WARN when more than scoring.unseen_category_max_share (5%) of a target's "
+                    "scored leads have a source, region, age band, job level, company size, "
+                    "campaign or step variant its model never saw in training (counted per column with examples, "
+                    "never silently merged).",
+                    blocking=False,
+                ),
+                check(
+                    "model_champion",
+                    "lead_scores",
+                    "WARN while a target has no model champion (every candidate refused) and is "
+                    f"served by the rules baseline (rows say model_version='{lc_scoring.RULES_BASELINE}') "
+                    "or not served at all.",
+                    blocking=False,
+                ),
             ],
             description="Enrollments first engaged in the last 90 days (not resolved before their "
-            "decision time) scored with each target's champion, upserted into lead_scores keyed on "
+            "decision time) scored with each target's champion (a target without one: by the rules "
+            f"baseline, model_version='{lc_scoring.RULES_BASELINE}'), upserted into lead_scores keyed on "
             "(org_id, enrollment_id, label_col) with an append-only lead_score_history, in one "
             f"transaction. Target DB: config scoring.target_url, ${lc_scoring.SCORES_URL_ENV} or a "
             "DuckDB file under the home. Split all/test/train (default test = rows the model was not "

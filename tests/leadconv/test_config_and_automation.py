@@ -27,8 +27,11 @@ def test_packaged_config_and_embargo_rule():
     assert cfg.embargo("conversion_within_30d") >= timedelta(days=30)
     with pytest.raises(ValueError, match="shorter than the label window"):
         tiny_config(split={"embargo_days": 10})
+    # a name as the data spells it is mapped to its partition key ("|" would break the key)
+    mapped = tiny_config(targets={"Bad|Name": {"event": "booked_call", "window_days": 7}})
+    assert list(mapped.targets) == ["bad_name"]
     with pytest.raises(ValueError, match="target"):
-        tiny_config(targets={"Bad|Name": {"event": "booked_call", "window_days": 7}})
+        tiny_config(targets={"|||": {"event": "booked_call", "window_days": 7}})
 
 
 def test_partitions_and_schedules():

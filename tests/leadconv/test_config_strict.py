@@ -75,3 +75,56 @@ def test_malformed_yaml_is_rejected(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("targets:\n  a: {event: converted, window_days: 30\ncutoffs: [\n")
     _rejected(path, "not valid YAML", "line")
+
+
+def test_duplicate_learners_are_rejected(tmp_path):
+    _rejected(
+        _write(
+            tmp_path, lambda r: r["training"].update(learners=["lightgbm", "logistic", "lightgbm"])
+        ),
+        "training.learners",
+        "more than once",
+        "lightgbm",
+    )
+
+
+def test_extra_features_are_declared_per_table_once_and_never_keys(tmp_path):
+    ok = _write(tmp_path, lambda r: r.update(extra_features={"contacts": ["vendor_score"]}))
+    assert load_config(ok).extra_features == {"contacts": ["vendor_score"]}
+    _rejected(
+        _write(tmp_path, lambda r: r.update(extra_features={"leads": ["x"]})),
+        "extra_features.leads",
+    )
+    _rejected(
+        _write(
+            tmp_path,
+            lambda r: r.update(extra_features={"contacts": ["a", "a"], "enrollments": ["org_id"]}),
+        ),
+        "extra_features",
+        "contacts: ['a'] listed more than once",
+        "enrollments: ['org_id'] are keys",
+    )
+
+
+def test_target_names_become_partition_keys_and_all_bad_ones_are_one_line(tmp_path):
+    def spelled(raw):
+        raw["targets"] = {"Booked Call 7d": {"event": " Booked_Call", "window_days": 7}}
+
+    cfg = load_config(_write(tmp_path, spelled))
+    assert cfg.targets == {"booked_call_7d": cfg.targets["booked_call_7d"]}
+    assert cfg.targets["booked_call_7d"].event == "booked_call"  # any case, as in the data
+
+    def bad(raw):
+        raw["targets"] = {
+            "Booked Call 7d": {"event": "booked_call", "window_days": 7},
+            "booked call 7d": {"event": "booked_call", "window_days": 7},
+            "!!!": {"event": "converted", "window_days": 30},
+            "?": {"event": "converted", "window_days": 30},
+        }
+
+    path = _write(tmp_path, bad)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    line = next(ln for ln in str(err.value).splitlines() if "invalid target names" in ln)
+    for needle in ("'!!!'", "'?'", "'Booked Call 7d', 'booked call 7d' -> 'booked_call_7d'"):
+        assert needle in line, line

@@ -104,6 +104,13 @@ def test_location_materializes_end_to_end(salesml_home, tiny_cfg):
         e for e in res.get_asset_check_evaluations() if e.asset_check_key.name == "score_drift"
     ]
     assert drift and any(k.startswith("psi_") for k in drift[0].metadata)
+    unseen = [
+        e
+        for e in res.get_asset_check_evaluations()
+        if e.asset_check_key.name == "unseen_categories"
+    ]  # the champions keep their training categories: measured, the same world passes
+    assert unseen and unseen[0].metadata["measured"].value is True, unseen[0].description
+    assert unseen[0].passed and unseen[0].severity == dg.AssetCheckSeverity.WARN
     scores = scores_db.read_table(None)
     history = scores_db.read_table(None, "lead_score_history")
     assert scores.height == meta["inserted"] == history.height
@@ -210,8 +217,10 @@ def test_bad_scores_write_nothing_and_unmeasured_drift_does_not_pass(salesml_hom
     job = defs.resolve_implicit_global_asset_job_def()
     assert _run(job, instance, ["leadconv/extract", "leadconv/clean"]).success
 
-    # no champion yet: nothing was scored, so drift was not measured — a failed warning
+    # no champion yet: the rules baseline serves, so drift was not measured — a failed warning
     res = _run(job, instance, ["leadconv/lead_scores"], SCORE_DAY)
+    baseline_rows = scores_db.read_table(None)
+    assert set(baseline_rows["model_version"]) == {"rules-baseline"}
     drift = [
         e for e in res.get_asset_check_evaluations() if e.asset_check_key.name == "score_drift"
     ]
@@ -233,5 +242,33 @@ def test_bad_scores_write_nothing_and_unmeasured_drift_does_not_pass(salesml_hom
     assert not res.success
     error = res.get_step_failure_events()[0].event_specific_data.error.to_string()
     assert "lead_scores" in error and "'score'" in error and "offending row" in error
-    assert scores_db.read_table(None).height == 0
-    assert scores_db.read_table(None, "lead_score_history").height == 0
+    after = scores_db.read_table(None)  # nothing of the broken model was written
+    assert after.sort(scores_db.KEY).equals(baseline_rows.sort(scores_db.KEY))
+    assert scores_db.read_table(None, "lead_score_history").height == baseline_rows.height
+
+
+def test_refused_target_is_served_by_the_rules_baseline_with_a_warning(salesml_home):
+    from tests.leadconv.conftest import tiny_config
+
+    # (every booked_call window of the tiny world has closed by the scoring day: its baseline
+    # rows are all "train" rows, which split=test does not write)
+    target = "conversion_within_30d"
+    instance = dg.DagsterInstance.ephemeral()
+    # no model can pass: PR-AUC must be 10x the rules baseline's
+    defs = build_defs(tiny_config(gates={"pr_auc_ratio_min": 10.0}))
+    job = defs.resolve_implicit_global_asset_job_def()
+    assert _run(job, instance, ["leadconv/extract", "leadconv/clean"]).success
+    res = _run(job, instance, TRAIN, f"{TINY_CUTOFF}|{target}")
+    assert not res.success and MLflowTracker().champion(model_name(target)) is None
+
+    res = _run(job, instance, ["leadconv/lead_scores"], SCORE_DAY)
+    assert res.success
+    stored = scores_db.read_table(None).filter(pl.col("label_col") == target)
+    assert stored.height > 0 and set(stored["model_version"]) == {"rules-baseline"}
+    checks = {e.asset_check_key.name: e for e in res.get_asset_check_evaluations()}
+    champ = checks["model_champion"]
+    assert not champ.passed and champ.severity == dg.AssetCheckSeverity.WARN
+    assert f"{target}: no model champion: served by the rules baseline" in champ.description
+    assert champ.metadata[f"rows_{target}"].value > 0
+    assert checks["schema"].passed
+    assert _scores_meta(res)["champions"][target] == "rules-baseline"
