@@ -21,29 +21,55 @@ REQUIRED = ("customers", "transactions")
 OPTIONAL = ("assets", "ground_truth")
 
 
-def world_folder(size: str, seed: int) -> Path:
-    """Where the embedded world of this size and seed is written."""
-    return worlds_dir() / f"gosales_{size}_seed{seed}"
+def world_folder(
+    size: str, seed: int, variant: str = "shipped", truth_windows: tuple[int, ...] = ()
+) -> Path:
+    """Where the embedded world of this size, seed, variant and truth windows is written."""
+    name = "gosales" if variant == "shipped" else f"gosales_{variant}"
+    extra = f"_w{'-'.join(map(str, truth_windows))}" if truth_windows else ""
+    return worlds_dir() / f"{name}_{size}_seed{seed}{extra}"
 
 
-def ensure_world(size: str, seed: int, window_months: int) -> Path:
-    """Generate the deterministic synthetic world once; returns its folder (Parquet per table)."""
-    folder = world_folder(size, seed)
+def ensure_world(
+    size: str,
+    seed: int,
+    window_months: int,
+    variant: str = "shipped",
+    truth_windows: tuple[int, ...] = (),
+) -> Path:
+    """Generate the deterministic synthetic world once; returns its folder (Parquet per table).
+
+    ``variant`` is config ``world_variant``; ``truth_windows`` are further label windows
+    (overrides, widened sparse windows) whose ground truth is exported too."""
+    extra = tuple(w for w in truth_windows if w != window_months)
+    folder = world_folder(size, seed, variant, extra)
     if (folder / "_complete").exists():
         return folder
     from gosales_assets.world import generate_world
 
-    world = generate_world(size=size, seed=seed, window_months=window_months)
+    world = generate_world(
+        size=size, seed=seed, window_months=window_months, variant=variant, truth_windows=extra
+    )
     write_folder(folder, {**world.tables(), "ground_truth": world.truth})
     (folder / "_complete").write_text(world.as_of.isoformat())
     return folder
 
 
 def load_inputs(
-    uri: str | None, size: str, seed: int, window_months: int
+    uri: str | None,
+    size: str,
+    seed: int,
+    window_months: int,
+    variant: str = "shipped",
+    truth_windows: tuple[int, ...] = (),
 ) -> tuple[dict[str, pl.DataFrame | None], str]:
     """Read the tables; returns ``({table: frame or None}, description of the source)``."""
-    return read_source(uri, REQUIRED, OPTIONAL, lambda: ensure_world(size, seed, window_months))
+    return read_source(
+        uri,
+        REQUIRED,
+        OPTIONAL,
+        lambda: ensure_world(size, seed, window_months, variant, truth_windows),
+    )
 
 
 def data_as_of(transactions: pl.DataFrame) -> date:
@@ -52,7 +78,12 @@ def data_as_of(transactions: pl.DataFrame) -> date:
 
 
 def validated_inputs(
-    uri: str | None, size: str, seed: int, window_months: int
+    uri: str | None,
+    size: str,
+    seed: int,
+    window_months: int,
+    variant: str = "shipped",
+    truth_windows: tuple[int, ...] = (),
 ) -> tuple[dict[str, pl.DataFrame], str, date]:
     """Read the source and validate every table before anything is written.
 
@@ -62,7 +93,7 @@ def validated_inputs(
     with contract_page("docs/data_contracts.md"):
         from gosales_assets.schemas import validate_inputs
 
-        tables, described = load_inputs(uri, size, seed, window_months)
+        tables, described = load_inputs(uri, size, seed, window_months, variant, truth_windows)
         as_of = data_as_of(tables["transactions"])  # type: ignore[arg-type]
         clean = validate_inputs(
             {k: v for k, v in tables.items() if k != "ground_truth" and v is not None}, as_of

@@ -20,7 +20,12 @@ def gosales_inputs(cfg: GosalesConfig, context, source: SourceResource):
         context,
         LOCATION.name,
         *gs_inputs.validated_inputs(
-            source.resolved_uri(), source.world_size, source.world_seed, cfg.window_months
+            source.resolved_uri(),
+            source.world_size,
+            source.world_seed,
+            cfg.window_months,
+            cfg.world_variant,
+            cfg.truth_windows(),
         ),
     )
 
