@@ -74,6 +74,35 @@ def _slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(value).lower()).strip("_") or "blank"
 
 
+CATEGORICAL = ("industry", "region")  # customer attributes one-hot encoded as cat_<col>_<slug>
+
+
+def unseen_categories(
+    customers: pl.DataFrame, as_of: date, model_features: list[str]
+) -> pl.DataFrame:
+    """Per categorical column (:data:`CATEGORICAL`): customers existing at ``as_of`` whose
+    value has no one-hot column among the model's ``model_features`` (a category training
+    never saw: the model scores it as "none of the known categories"). Out: ``column,
+    rows, unseen, share, examples`` (:func:`shared.drift.unseen_values`)."""
+    from shared.drift import unseen_values
+
+    pop = customers.filter(pl.col("created_date") <= as_of)
+    rows = []
+    for col in CATEGORICAL:
+        prefix = f"cat_{col}_"
+        known = {f[len(prefix) :] for f in model_features if f.startswith(prefix)}
+        if col in pop.columns:
+            rows.append(unseen_values(pop[col], known, col, key=_slug))
+    schema = {
+        "column": pl.String,
+        "rows": pl.Int64,
+        "unseen": pl.Int64,
+        "share": pl.Float64,
+        "examples": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
 def feature_columns(frame: pl.DataFrame) -> list[str]:
     """The feature columns of a feature matrix (everything but ids, label and bookkeeping)."""
     return [c for c in frame.columns if c not in ID_COLUMNS]
