@@ -117,6 +117,26 @@ class GosalesConfig(StrictModel):
     # The embedded synthetic world: shipped (world.py) or weak_signal (base rates 1-25%,
     # weak features, no install-base interactions; world.VARIANTS). Ignored for a real source.
     world_variant: Literal["shipped", "weak_signal"] = "shipped"
+    # Extra numeric/boolean columns of the user's `customers` table used as model features,
+    # as `usr_<column>` (never overwriting a derived feature). Static attributes only: the
+    # value must have been known at every cutoff (no truncation check can see their history).
+    extra_features: list[str] = Field(default_factory=list)
+
+    @field_validator("extra_features")
+    @classmethod
+    def _extra(cls, v: list[str]) -> list[str]:
+        import re
+
+        reserved = {"customer_id", "created_date", "industry", "region"}
+        bad = [c for c in v if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", c)]
+        if bad:
+            raise ValueError(f"not plain column names: {bad}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"named twice: {sorted({c for c in v if v.count(c) > 1})}")
+        if used := sorted(set(v) & reserved):
+            raise ValueError(f"{used} are already used by the derived features; not extra")
+        return v
+
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     gates: GateConfig = Field(default_factory=GateConfig)
     whitespace: WhitespaceConfig = Field(default_factory=WhitespaceConfig)

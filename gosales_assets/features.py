@@ -59,6 +59,7 @@ from gosales_assets import labels as gs_labels
 from gosales_assets.aggregates import OFFSET_DAYS as OFFSET_DAYS  # re-exported (bench)
 from gosales_assets.aggregates import WINDOWS
 from gosales_assets.labels import population
+from gosales_assets.schemas import USER_FEATURE_PREFIX
 
 # Module attribute (not ``agg.invoice_aggregates`` at the call) so tests can swap it for a
 # leaky version and see the truncation check fail.
@@ -255,8 +256,13 @@ def shared_parts(
     """
     divisions = tuple(divisions)
     k = len(divisions)
+    # declared extra customer columns (config extra_features), already usr_-prefixed by the
+    # inputs stage (schemas.with_extra_features): they never collide with a derived name
+    user = [c for c in customers.columns if c.startswith(USER_FEATURE_PREFIX)]
     pop = population(customers, cutoff).join(
-        customers.select("customer_id", "created_date", "industry", "region").unique("customer_id"),
+        customers.select("customer_id", "created_date", "industry", "region", *user).unique(
+            "customer_id"
+        ),
         on="customer_id",
         how="left",
     )
@@ -327,6 +333,7 @@ def shared_parts(
         *[e for d in divisions for e in _other_division_columns(d, cutoff)],
         *[pl.col(c) for c in ib_columns],
         *cats,
+        *[pl.col(c).cast(pl.Float64) for c in user],
     ]
     targets = [e for d in divisions for e in _target_columns(d, cutoff)]
     # Smoothed target share and seasonality aimed at the label window's first quarter.

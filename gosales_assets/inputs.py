@@ -8,6 +8,7 @@ oracle; real data has none and every oracle metric is then skipped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -84,6 +85,7 @@ def validated_inputs(
     window_months: int,
     variant: str = "shipped",
     truth_windows: tuple[int, ...] = (),
+    extra_features: Sequence[str] = (),
 ) -> tuple[dict[str, pl.DataFrame], str, date]:
     """Read the source and validate every table before anything is written.
 
@@ -91,7 +93,7 @@ def validated_inputs(
     a missing install base or ground truth is an empty frame.
     """
     with contract_page("docs/data_contracts.md"):
-        from gosales_assets.schemas import validate_inputs
+        from gosales_assets.schemas import validate_inputs, with_extra_features
 
         tables, described = load_inputs(uri, size, seed, window_months, variant, truth_windows)
         as_of = data_as_of(tables["transactions"])  # type: ignore[arg-type]
@@ -100,7 +102,8 @@ def validated_inputs(
         )
         install, truth = clean.get("assets"), tables.get("ground_truth")
         out = {
-            "customers": clean["customers"],
+            # declared extra columns checked and copied to usr_<column> (config extra_features)
+            "customers": with_extra_features(clean["customers"], extra_features),
             "transactions": clean["transactions"],
             "install_base": install if install is not None else pl.DataFrame(),
             "ground_truth": truth if truth is not None else pl.DataFrame(),

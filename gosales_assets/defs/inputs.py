@@ -26,6 +26,7 @@ def gosales_inputs(cfg: GosalesConfig, context, source: SourceResource):
             cfg.window_months,
             cfg.world_variant,
             cfg.truth_windows(),
+            cfg.extra_features,
         ),
     )
 
