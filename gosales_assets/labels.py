@@ -131,11 +131,11 @@ def build_labels(
 class WindowChoice:
     """The label window a ``cutoff × division`` uses: ``months`` (what labels, holdout and
     the model card use), the configured ``base``, the ``positives`` the labels at the
-    cutoff have with it, and ``reason`` (why it is what it is)."""
+    cutoff have with it (None: not counted, no ``sparse`` target) and ``reason`` (why)."""
 
     months: int
     base: int
-    positives: int
+    positives: int | None
     reason: str
 
     @property
@@ -168,10 +168,8 @@ def choose_window(
         or as_of is None
         or not window_closed(cutoff, 2 * window_months, as_of)
     ):
-        pos = (
-            positives(window_months) if as_of and window_closed(cutoff, window_months, as_of) else 0
-        )
-        return WindowChoice(window_months, window_months, pos, "configured window")
+        # nothing to widen (or nothing the data can close): no labels are built to count
+        return WindowChoice(window_months, window_months, None, "configured window")
     base_pos = pos = positives(window_months)
     months = window_months
     top = max(window_months, max_window_months or window_months)

@@ -178,8 +178,16 @@ def main() -> None:
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
     parser.add_argument("--variant", default="weak_signal")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--divisions", nargs="*", help="default: every division")
+    parser.add_argument("--min-positives", type=int, default=40, help="sparse.min_positives")
+    parser.add_argument("--max-window", type=int, default=9, help="sparse.max_window_months")
     args = parser.parse_args()
-    table = run_study(study_config(args.size, args.variant, args.seed))
+    overrides: dict = {
+        "sparse": {"min_positives": args.min_positives, "max_window_months": args.max_window}
+    }
+    if args.divisions:
+        overrides["divisions"] = args.divisions
+    table = run_study(study_config(args.size, args.variant, args.seed, **overrides))
     with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=200, tbl_width_chars=400):
         print(table)
 
