@@ -133,3 +133,23 @@ def test_weak_world_end_to_end_every_division_is_served(salesml_home):
             assert r["oracle_gates"].startswith("all gates passed"), r
         assert (r["served_by"] == "1") == (r["gate"] == "pass")
     assert rows["software"]["oracle_gates"].startswith("all gates passed")
+
+
+def test_oracle_is_only_truth_for_the_same_window(weak_world):
+    """Truth exported for six months is not the oracle of a seven-month window."""
+    from gosales_assets.config import TrainingConfig
+    from gosales_assets.training import fit_and_evaluate
+
+    w = weak_world
+    kwargs = dict(
+        customers=w.customers,
+        transactions=w.transactions,
+        install_base=w.assets,
+        ground_truth=w.truth,  # window_months == 6 only
+        cutoff=_cutoff(w),
+        division="software",
+        divisions=list(w.divisions),
+        cfg=TrainingConfig(snapshots=1, n_estimators=30, min_child_samples=10),
+    )
+    assert "oracle" in fit_and_evaluate(window_months=6, **kwargs).scores
+    assert "oracle" not in fit_and_evaluate(window_months=7, **kwargs).scores
