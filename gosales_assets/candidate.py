@@ -32,9 +32,11 @@ class CandidateResult:
     cutoff: date
     division: str
     window_months: int
+    window_reason: str  # configured, or widened for a sparse division (labels.choose_window)
     metrics: pl.DataFrame  # holdout metrics, with the champion's cutoff
     gates: GateReport
     oracle_auc: float
+    oracle_gates: GateReport | None  # the gates' verdict on the true probabilities, or None
     bins: pl.DataFrame
     champion_note: str
 
@@ -64,7 +66,8 @@ def evaluate(
     champion_note: str,
 ) -> CandidateResult:
     """Train, then evaluate out of time against rule / champion / oracle."""
-    window = cfg.window_for(division)
+    window_choice = cfg.label_window(transactions, customers, division, cutoff)
+    window = window_choice.months
     ev = training.fit_and_evaluate(
         customers=customers,
         transactions=transactions,
@@ -97,9 +100,11 @@ def evaluate(
         cutoff=cutoff,
         division=division,
         window_months=window,
+        window_reason=window_choice.reason,
         metrics=metrics,
         gates=training.promotion_gates(metrics, cfg.gates, division),
         oracle_auc=oracle_auc,
+        oracle_gates=training.oracle_gate_report(ev.holdout, ev.scores, cfg.gates, division),
         bins=calibration_bins(ev.holdout["label"].to_numpy(), ev.scores["candidate"]),
         champion_note=champion_note,
     )
@@ -168,6 +173,7 @@ def report(result: CandidateResult, run_id: str, link: str) -> dict[str, Any]:
         "cutoff": result.cutoff,
         "holdout_cutoff": result.ev.holdout_cutoff,
         "window_months": result.window_months,
+        "window_reason": result.window_reason,
         "features": cand.features,
         "calibration_method": cand.calibration_method,
         "importance": cand.importance,
@@ -177,4 +183,5 @@ def report(result: CandidateResult, run_id: str, link: str) -> dict[str, Any]:
         "mlflow_link": link,
         "champion_note": result.champion_note,
         "best_iteration": cand.best_iteration,
+        "oracle_gates": None if result.oracle_gates is None else result.oracle_gates.summary(),
     }

@@ -23,6 +23,7 @@ from shared.config import (
     PositiveMonths,
     StrictModel,
     load_yaml_config,
+    partition_key_dict,
     partition_key_list,
     partition_key_name,
 )
@@ -64,7 +65,8 @@ class GateConfig(StrictModel):
     # 25 positives give ~0.06.
     max_auc_se: float = Field(default=0.04, gt=0)
     # Per-division overrides of the absolute floors (weak-signal divisions).
-    overrides: dict[DivisionKey, FloorOverride] = Field(default_factory=dict)
+    # Two spellings of one division (`CAD Seats`, `cad_seats`) are a ConfigError naming both.
+    overrides: partition_key_dict("division", FloorOverride) = Field(default_factory=dict)
 
     def floors_for(self, division: str) -> dict[str, float]:
         base = {
@@ -91,6 +93,16 @@ class TrainingConfig(LGBMSettings):
     missing_features: Literal["error", "zero"] = "error"
 
 
+class SparseConfig(StrictModel):
+    """Sparse divisions: a division's label window is widened, a month at a time from its
+    configured window, until the labels at the cutoff have ``min_positives`` positives, at
+    most to ``max_window_months`` (and never past what the data can close: the holdout
+    window ``cutoff + 2 * window`` must end by the as-of date). Dense divisions keep theirs."""
+
+    min_positives: int = Field(default=20, ge=1)
+    max_window_months: PositiveMonths = 12
+
+
 class GosalesConfig(StrictModel):
     """Everything gosales needs to build its definitions."""
 
@@ -100,9 +112,34 @@ class GosalesConfig(StrictModel):
     # off: a row breaking a row-level input rule fails the inputs step (nothing written);
     # on: such rows go to the location's quarantine table with the rule, the rest continues
     quarantine_bad_rows: bool = False
-    window_overrides: dict[DivisionKey, PositiveMonths] = Field(default_factory=dict)
+    window_overrides: partition_key_dict("division", PositiveMonths) = Field(default_factory=dict)
+    # None: every division keeps its window; set: sparse divisions widen theirs (SparseConfig)
+    sparse: SparseConfig | None = None
     world_size: str = "demo"
     world_seed: int = 42
+    # The embedded synthetic world: shipped (world.py) or weak_signal (base rates 1-25%,
+    # weak features, no install-base interactions; world.VARIANTS). Ignored for a real source.
+    world_variant: Literal["shipped", "weak_signal"] = "shipped"
+    # Extra numeric/boolean columns of the user's `customers` table used as model features,
+    # as `usr_<column>` (never overwriting a derived feature). Static attributes only: the
+    # value must have been known at every cutoff (no truncation check can see their history).
+    extra_features: list[str] = Field(default_factory=list)
+
+    @field_validator("extra_features")
+    @classmethod
+    def _extra(cls, v: list[str]) -> list[str]:
+        import re
+
+        reserved = {"customer_id", "created_date", "industry", "region"}
+        bad = [c for c in v if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", c)]
+        if bad:
+            raise ValueError(f"not plain column names: {bad}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"named twice: {sorted({c for c in v if v.count(c) > 1})}")
+        if used := sorted(set(v) & reserved):
+            raise ValueError(f"{used} are already used by the derived features; not extra")
+        return v
+
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     gates: GateConfig = Field(default_factory=GateConfig)
     whitespace: WhitespaceConfig = Field(default_factory=WhitespaceConfig)
@@ -124,6 +161,30 @@ class GosalesConfig(StrictModel):
     def window_for(self, division: str) -> int:
         """Label window in months for ``division`` (a key or the data's name)."""
         return self.window_overrides.get(partition_key(division), self.window_months)
+
+    def label_window(self, transactions, customers, division: str, cutoff: date):
+        """The :class:`gosales_assets.labels.WindowChoice` of ``division`` at ``cutoff``:
+        its configured window, widened when ``sparse`` is set and its labels are too few.
+        Labels, holdout, oracle and model card all use this one choice."""
+        from gosales_assets.labels import choose_window
+
+        return choose_window(
+            transactions,
+            customers,
+            partition_key(division),
+            cutoff,
+            self.window_for(division),
+            self.sparse.min_positives if self.sparse else None,
+            self.sparse.max_window_months if self.sparse else None,
+        )
+
+    def truth_windows(self) -> tuple[int, ...]:
+        """Every label window a division may use (overrides, widened sparse windows), for
+        the synthetic world's ground truth; its exact truth stops at 10 months."""
+        top = self.sparse.max_window_months if self.sparse else 0
+        wins = {self.window_months, *self.window_overrides.values()}
+        wins |= {w for base in list(wins) for w in range(base, top + 1)}
+        return tuple(sorted(w for w in wins if w <= 10))
 
     def holdout_cutoff(self, cutoff: date, division: str) -> date:
         """Out-of-time holdout cutoff: the training label window's end."""

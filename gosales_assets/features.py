@@ -59,6 +59,7 @@ from gosales_assets import labels as gs_labels
 from gosales_assets.aggregates import OFFSET_DAYS as OFFSET_DAYS  # re-exported (bench)
 from gosales_assets.aggregates import WINDOWS
 from gosales_assets.labels import population
+from gosales_assets.schemas import USER_FEATURE_PREFIX
 
 # Module attribute (not ``agg.invoice_aggregates`` at the call) so tests can swap it for a
 # leaky version and see the truncation check fail.
@@ -72,6 +73,35 @@ _SXX = sum((x - 5.5) ** 2 for x in range(12))  # for the 12-month slope
 
 def _slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(value).lower()).strip("_") or "blank"
+
+
+CATEGORICAL = ("industry", "region")  # customer attributes one-hot encoded as cat_<col>_<slug>
+
+
+def unseen_categories(
+    customers: pl.DataFrame, as_of: date, model_features: list[str]
+) -> pl.DataFrame:
+    """Per categorical column (:data:`CATEGORICAL`): customers existing at ``as_of`` whose
+    value has no one-hot column among the model's ``model_features`` (a category training
+    never saw: the model scores it as "none of the known categories"). Out: ``column,
+    rows, unseen, share, examples`` (:func:`shared.drift.unseen_values`)."""
+    from shared.drift import unseen_values
+
+    pop = customers.filter(pl.col("created_date") <= as_of)
+    rows = []
+    for col in CATEGORICAL:
+        prefix = f"cat_{col}_"
+        known = {f[len(prefix) :] for f in model_features if f.startswith(prefix)}
+        if col in pop.columns:
+            rows.append(unseen_values(pop[col], known, col, key=_slug))
+    schema = {
+        "column": pl.String,
+        "rows": pl.Int64,
+        "unseen": pl.Int64,
+        "share": pl.Float64,
+        "examples": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)
 
 
 def feature_columns(frame: pl.DataFrame) -> list[str]:
@@ -226,8 +256,13 @@ def shared_parts(
     """
     divisions = tuple(divisions)
     k = len(divisions)
+    # declared extra customer columns (config extra_features), already usr_-prefixed by the
+    # inputs stage (schemas.with_extra_features): they never collide with a derived name
+    user = [c for c in customers.columns if c.startswith(USER_FEATURE_PREFIX)]
     pop = population(customers, cutoff).join(
-        customers.select("customer_id", "created_date", "industry", "region").unique("customer_id"),
+        customers.select("customer_id", "created_date", "industry", "region", *user).unique(
+            "customer_id"
+        ),
         on="customer_id",
         how="left",
     )
@@ -298,6 +333,7 @@ def shared_parts(
         *[e for d in divisions for e in _other_division_columns(d, cutoff)],
         *[pl.col(c) for c in ib_columns],
         *cats,
+        *[pl.col(c).cast(pl.Float64) for c in user],
     ]
     targets = [e for d in divisions for e in _target_columns(d, cutoff)]
     # Smoothed target share and seasonality aimed at the label window's first quarter.

@@ -8,6 +8,7 @@ oracle; real data has none and every oracle metric is then skipped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -23,29 +24,55 @@ OUTPUTS = ("customers", "transactions", "install_base", "ground_truth", "quarant
 OPTIONAL = ("assets", "ground_truth")
 
 
-def world_folder(size: str, seed: int) -> Path:
-    """Where the embedded world of this size and seed is written."""
-    return worlds_dir() / f"gosales_{size}_seed{seed}"
+def world_folder(
+    size: str, seed: int, variant: str = "shipped", truth_windows: tuple[int, ...] = ()
+) -> Path:
+    """Where the embedded world of this size, seed, variant and truth windows is written."""
+    name = "gosales" if variant == "shipped" else f"gosales_{variant}"
+    extra = f"_w{'-'.join(map(str, truth_windows))}" if truth_windows else ""
+    return worlds_dir() / f"{name}_{size}_seed{seed}{extra}"
 
 
-def ensure_world(size: str, seed: int, window_months: int) -> Path:
-    """Generate the deterministic synthetic world once; returns its folder (Parquet per table)."""
-    folder = world_folder(size, seed)
+def ensure_world(
+    size: str,
+    seed: int,
+    window_months: int,
+    variant: str = "shipped",
+    truth_windows: tuple[int, ...] = (),
+) -> Path:
+    """Generate the deterministic synthetic world once; returns its folder (Parquet per table).
+
+    ``variant`` is config ``world_variant``; ``truth_windows`` are further label windows
+    (overrides, widened sparse windows) whose ground truth is exported too."""
+    extra = tuple(w for w in truth_windows if w != window_months)
+    folder = world_folder(size, seed, variant, extra)
     if (folder / "_complete").exists():
         return folder
     from gosales_assets.world import generate_world
 
-    world = generate_world(size=size, seed=seed, window_months=window_months)
+    world = generate_world(
+        size=size, seed=seed, window_months=window_months, variant=variant, truth_windows=extra
+    )
     write_folder(folder, {**world.tables(), "ground_truth": world.truth})
     (folder / "_complete").write_text(world.as_of.isoformat())
     return folder
 
 
 def load_inputs(
-    uri: str | None, size: str, seed: int, window_months: int
+    uri: str | None,
+    size: str,
+    seed: int,
+    window_months: int,
+    variant: str = "shipped",
+    truth_windows: tuple[int, ...] = (),
 ) -> tuple[dict[str, pl.DataFrame | None], str]:
     """Read the tables; returns ``({table: frame or None}, description of the source)``."""
-    return read_source(uri, REQUIRED, OPTIONAL, lambda: ensure_world(size, seed, window_months))
+    return read_source(
+        uri,
+        REQUIRED,
+        OPTIONAL,
+        lambda: ensure_world(size, seed, window_months, variant, truth_windows),
+    )
 
 
 def data_as_of(transactions: pl.DataFrame) -> date:
@@ -54,7 +81,14 @@ def data_as_of(transactions: pl.DataFrame) -> date:
 
 
 def validated_inputs(
-    uri: str | None, size: str, seed: int, window_months: int, quarantine: bool = False
+    uri: str | None,
+    size: str,
+    seed: int,
+    window_months: int,
+    variant: str = "shipped",
+    truth_windows: tuple[int, ...] = (),
+    extra_features: Sequence[str] = (),
+    quarantine: bool = False,
 ) -> tuple[dict[str, pl.DataFrame], str, date]:
     """Read the source and validate every table before anything is written.
 
@@ -64,9 +98,9 @@ def validated_inputs(
     raises :class:`~shared.validation.DataContractError`).
     """
     with contract_page("docs/data_contracts.md"):
-        from gosales_assets.schemas import validate_inputs
+        from gosales_assets.schemas import validate_inputs, with_extra_features
 
-        tables, described = load_inputs(uri, size, seed, window_months)
+        tables, described = load_inputs(uri, size, seed, window_months, variant, truth_windows)
         require_tables(tables, REQUIRED)
         as_of = data_as_of(tables["transactions"])  # type: ignore[arg-type]
         clean, held = validate_with_quarantine(
@@ -76,7 +110,8 @@ def validated_inputs(
         )
         install, truth = clean.get("assets"), tables.get("ground_truth")
         out = {
-            "customers": clean["customers"],
+            # declared extra columns checked and copied to usr_<column> (config extra_features)
+            "customers": with_extra_features(clean["customers"], extra_features),
             "transactions": clean["transactions"],
             "install_base": install if install is not None else pl.DataFrame(),
             "ground_truth": truth if truth is not None else pl.DataFrame(),

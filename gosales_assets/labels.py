@@ -2,9 +2,9 @@
 
 Label for customer ``i``, division ``d``, cutoff ``C`` and window ``W`` months::
 
-    label = 1  if i has a transaction in division d with order_date in (C, C + W],
-               unless those lines include a return and net to revenue <= 0
-            0  otherwise
+    label = 1  if i's lines in division d with order_date in (C, C + W] net to
+               revenue > 0 (returns and credit notes netted in)
+            0  otherwise (no line, everything returned, or zero revenue)
 
 Returns and credit notes (``quantity < 0`` or ``revenue < 0``; the contract
 rejects lines whose signs contradict each other) net against the purchases:
@@ -20,6 +20,16 @@ rejects lines whose signs contradict each other) net against the purchases:
 Money is compared in exact integer micro-units (:data:`MICRO`), so a return that
 cancels its purchase nets to exactly 0 whatever the order of the lines.
 
+An invoice that nets to revenue ``0`` without any return line is a zero-revenue
+invoice (a free replacement, a zero-priced renewal, a correction): it is **not** a
+purchase for the label either; only revenue ``> 0`` in the window makes a buyer
+(``net revenue <= 0`` gives label 0 with or without a return). Features still
+count such an invoice as an order (it is customer activity).
+
+The window ``W`` is one definition for every division. A sparse division may get a
+wider ``W`` (config ``sparse``, :func:`choose_window`): the same rule over a longer
+window, recorded with the model, never a different rule.
+
 The population is every customer created on or before ``C`` (customers created
 later did not exist at the cutoff). A label is only defined when its window
 has closed: ``C + W <= as_of`` (the data's last order date).
@@ -28,6 +38,7 @@ has closed: ``C + W <= as_of`` (the data's last order date).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -106,7 +117,7 @@ def build_labels(
         )
         .group_by("customer_id")
         .agg(micro("revenue").sum(), return_line(transactions.columns).any())
-        .filter(is_purchase())
+        .filter(pl.col("revenue") > 0)  # net of returns; zero-revenue invoices buy nothing
         .select("customer_id", label=pl.lit(1, pl.Int8))
     )
     return (
@@ -114,3 +125,69 @@ def build_labels(
         .join(buyers, on="customer_id", how="left")
         .with_columns(pl.col("label").fill_null(0).cast(pl.Int8))
     )
+
+
+@dataclass(frozen=True)
+class WindowChoice:
+    """The label window a ``cutoff × division`` uses: ``months`` (what labels, holdout and
+    the model card use), the configured ``base``, the ``positives`` the labels at the
+    cutoff have with it (None: not counted, no ``sparse`` target) and ``reason`` (why)."""
+
+    months: int
+    base: int
+    positives: int | None
+    reason: str
+
+    @property
+    def widened(self) -> bool:
+        return self.months > self.base
+
+
+def choose_window(
+    transactions: pl.DataFrame,
+    customers: pl.DataFrame,
+    division: str,
+    cutoff: date,
+    window_months: int,
+    min_positives: int | None = None,
+    max_window_months: int | None = None,
+) -> WindowChoice:
+    """The label window for ``division`` at ``cutoff``: ``window_months``, or for a sparse
+    division (``min_positives`` given) the smallest window from ``window_months`` up to
+    ``max_window_months`` whose labels at ``cutoff`` have ``min_positives`` positives. Only
+    windows whose out-of-time holdout window closes (``cutoff + 2 * W <= as_of``) are
+    tried; when none reaches the target the widest of those is used (more evidence, still
+    maybe too little: the evidence gates then say so). The label rule is unchanged."""
+
+    def positives(w: int) -> int:
+        return int(build_labels(transactions, customers, division, cutoff, w)["label"].sum())
+
+    as_of = transactions["order_date"].max()
+    if (
+        min_positives is None
+        or as_of is None
+        or not window_closed(cutoff, 2 * window_months, as_of)
+    ):
+        # nothing to widen (or nothing the data can close): no labels are built to count
+        return WindowChoice(window_months, window_months, None, "configured window")
+    base_pos = pos = positives(window_months)
+    months = window_months
+    top = max(window_months, max_window_months or window_months)
+    while pos < min_positives and months < top and window_closed(cutoff, 2 * (months + 1), as_of):
+        months += 1
+        pos = positives(months)
+    if months == window_months:
+        reason = (
+            f"configured window: {pos} positives >= {min_positives}"
+            if pos >= min_positives
+            else f"configured window: {pos} positives < {min_positives} but no wider window "
+            f"closes its holdout by {as_of} (or max_window_months {top})"
+        )
+    else:
+        reason = (
+            f"widened from {window_months} months ({base_pos} positives) to {months} months "
+            f"({pos} positives; target {min_positives}, at most {top} months"
+            + ("" if pos >= min_positives else ", or what the data can close: target not reached")
+            + ")"
+        )
+    return WindowChoice(months, window_months, pos, reason)

@@ -26,7 +26,7 @@ with the table, column, count and example rows; callers write nothing then.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import pandera.polars as pa
@@ -293,3 +293,67 @@ def validate_inputs(tables: dict[str, pl.DataFrame | None], as_of: date) -> dict
         name: with_division_keys(df, division_keys) if "division" in df.columns else df
         for name, df in present.items()
     }
+
+
+USER_FEATURE_PREFIX = "usr_"
+"""Prefix of a declared extra customer column in the feature matrix (config
+``extra_features``): ``employees`` becomes feature ``usr_employees``. No derived feature
+has it, so a user column can never overwrite (or be overwritten by) a derived one."""
+
+
+def extra_feature_violations(customers: pl.DataFrame, extra: Sequence[str]) -> list[Violation]:
+    """The rules a declared extra feature column of ``customers`` must meet: present,
+    numeric or boolean, no nulls; and no source column may already carry the reserved
+    prefix :data:`USER_FEATURE_PREFIX` (it would be read as a declared feature)."""
+    out: list[Violation] = []
+    for col in extra:
+        if col not in customers.columns:
+            out.append(Violation("customers", col, "declared in extra_features but missing", 0, []))
+            continue
+        dtype = customers.schema[col]
+        if not (dtype.is_numeric() or dtype == pl.Boolean):
+            out.append(
+                Violation(
+                    "customers",
+                    col,
+                    f"extra feature must be numeric or boolean, got {dtype}",
+                    customers.height,
+                    customers.select("customer_id", col).head(3).to_dicts(),
+                )
+            )
+            continue
+        nulls = customers.filter(pl.col(col).is_null())
+        if nulls.height:
+            out.append(
+                Violation(
+                    "customers",
+                    col,
+                    "extra feature is null (fill it in the source)",
+                    nulls.height,
+                    nulls.select("customer_id", col).head(5).to_dicts(),
+                )
+            )
+    for col in customers.columns:
+        if col.startswith(USER_FEATURE_PREFIX):
+            out.append(
+                Violation(
+                    "customers",
+                    col,
+                    f"reserved prefix {USER_FEATURE_PREFIX!r} (declared extra features get it); "
+                    "rename the column",
+                    0,
+                    [],
+                )
+            )
+    return out
+
+
+def with_extra_features(customers: pl.DataFrame, extra: Sequence[str]) -> pl.DataFrame:
+    """``customers`` with each declared column ``c`` copied to ``usr_<c>`` (Float64), after
+    :func:`extra_feature_violations`; raises DataContractError naming every violation."""
+    violations = extra_feature_violations(customers, extra)
+    if violations:
+        raise DataContractError(violations)
+    return customers.with_columns(
+        pl.col(c).cast(pl.Float64).alias(f"{USER_FEATURE_PREFIX}{c}") for c in extra
+    )

@@ -85,6 +85,15 @@ def score_division(
     return _score_rows(feats, p, customers, transactions, division, as_of, served_by)
 
 
+def champion_unseen_categories(
+    tracker: MLflowTracker, champ: ChampionInfo, customers: pl.DataFrame, as_of: date
+) -> pl.DataFrame:
+    """:func:`gosales_assets.features.unseen_categories` of today's customers against the
+    features the champion was trained with (its ``model_meta.json``)."""
+    meta = tracker.load_dict(champ.run_id, MODEL_META)
+    return gs_features.unseen_categories(customers, as_of, list(meta.get("features", [])))
+
+
 RULE_BASELINE = "rule-baseline"
 """``model_version`` of rows served by :func:`score_rule_baseline` (no model champion)."""
 

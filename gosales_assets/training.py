@@ -248,6 +248,19 @@ def evaluate(
     return pl.DataFrame(rows).fill_nan(None)  # a rule has no Brier/calibration: null, not NaN
 
 
+def oracle_gate_report(
+    holdout: pl.DataFrame, scores: dict[str, np.ndarray], cfg: GateConfig, division: str
+) -> GateReport | None:
+    """The verdict the gates would give the true probabilities (``scores["oracle"]``) in
+    the candidate's place, on the same holdout rows against the same rule (no champion):
+    whether the evidence allows *any* model to pass, so a refusal can be told apart from a
+    bad model. None when there is no oracle (real data): not measured."""
+    if "oracle" not in scores:
+        return None
+    as_candidate = {"candidate": scores["oracle"], "rule": scores["rule"]}
+    return promotion_gates(evaluate(holdout, as_candidate), cfg, division)
+
+
 def calibration_allowance(prevalence: float, n: int, n_bins: int = 10) -> float:
     """Sampling noise of a per-bin observed rate: ``sqrt(p(1-p) / (n / n_bins))``.
 
@@ -464,9 +477,10 @@ def fit_and_evaluate(
         if champ is not None:
             scores["champion"] = champ
     if ground_truth is not None and ground_truth.height:
-        truth = ground_truth.filter(
-            (pl.col("division") == division) & (pl.col("cutoff_date") == holdout_cutoff)
-        ).select("customer_id", "true_prob")
+        same = (pl.col("division") == division) & (pl.col("cutoff_date") == holdout_cutoff)
+        if "window_months" in ground_truth.columns:  # truth for another window is not truth
+            same = same & (pl.col("window_months") == window_months)
+        truth = ground_truth.filter(same).select("customer_id", "true_prob")
         joined = holdout.select("customer_id").join(truth, on="customer_id", how="left")
         if joined.height and joined["true_prob"].null_count() == 0:
             scores["oracle"] = joined["true_prob"].to_numpy()

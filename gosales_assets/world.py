@@ -57,6 +57,48 @@ _ASSET_TERM = {0: 36, 1: 12, 5: 24}
 _ASSET_PROB = {0: 0.8, 1: 0.9, 5: 0.7}
 # Renewal lift on division d when an asset of source division s expires this or next month.
 _RENEW = {0: {0: 0.9, 3: 1.6}, 1: {1: 2.0}, 5: {5: 0.9, 3: 0.9}}
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    """The hazard's coefficients (module docstring) and the scales of its random effects."""
+
+    base: np.ndarray
+    habit: np.ndarray
+    freq: np.ndarray
+    load: np.ndarray
+    onboard: np.ndarray
+    renew: dict
+    industry_sd: float = 0.6
+    region_sd: float = 0.15
+    size_coef: float = 0.15
+    u_sd: float = 0.2
+    v_sd: float = 0.12
+    season_scale: float = 1.0
+
+
+VARIANTS: dict[str, WorldParams] = {
+    # The shipped world: strong habit/frequency, install-base renewals, onboarding bursts.
+    "shipped": WorldParams(_BASE, _HABIT, _FREQ, _LOAD, _ONBOARD, _RENEW),
+    # `world_variant: weak_signal`: six-month base rates from ~1% (training, printers: sparse)
+    # to ~25% (software); weak habit and frequency, no renewal lift and no onboarding burst
+    # (the install base and tenure carry no signal: fewer interactions, a hazard close to
+    # linear in static attributes), and a larger latent propensity no model sees.
+    "weak_signal": WorldParams(
+        base=np.array([-4.3, -3.3, -4.6, -5.0, -6.6, -6.3]),
+        habit=np.array([0.45, 0.35, 0.4, 0.5, 0.3, 0.4]),
+        freq=np.array([0.2, 0.15, 0.2, 0.25, 0.15, 0.2]),
+        load=np.array([1.0, 0.9, 1.0, 0.8, 0.9, 0.9]),
+        onboard=np.zeros(6),
+        renew={},
+        industry_sd=0.35,
+        region_sd=0.1,
+        size_coef=0.1,
+        u_sd=0.45,
+        v_sd=0.3,
+        season_scale=0.4,
+    ),
+}
 MAX_WINDOW_MONTHS = 10
 
 INDUSTRIES = {
@@ -74,6 +116,7 @@ REGIONS = ("north", "south", "east", "west", "central")
 SIZES = {
     # customers, first month, months, lines per purchase event (1 + Poisson(mean))
     "tiny": {"customers": 700, "start": date(2022, 1, 1), "months": 36, "extra_lines": 1.0},
+    "small": {"customers": 4000, "start": date(2021, 1, 1), "months": 48, "extra_lines": 1.0},
     "demo": {"customers": 12000, "start": date(2019, 1, 1), "months": 72, "extra_lines": 1.0},
     "large": {"customers": 200_000, "start": date(2021, 1, 1), "months": 48, "extra_lines": 5.0},
 }
@@ -116,8 +159,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _season(rng: np.random.Generator) -> np.ndarray:
-    """Month-of-year effect per division, shape (12, D)."""
+def _season(rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+    """Month-of-year effect per division, shape (12, D), multiplied by ``scale``."""
     shape = np.zeros(12)
     shape[11] += 0.55  # December budget flush
     shape[[2, 5, 8]] += 0.2  # quarter ends
@@ -125,7 +168,7 @@ def _season(rng: np.random.Generator) -> np.ndarray:
     amp = rng.uniform(0.6, 1.4, len(DIVISIONS))
     season = shape[:, None] * amp[None, :]
     season[[0, 8], 4] += 0.6  # training: January and September
-    return season
+    return season * scale
 
 
 def demo_cutoffs() -> list[str]:
@@ -136,9 +179,16 @@ def demo_cutoffs() -> list[str]:
 class _Process:
     """Static parameters of the world and the one hazard used for simulation and truth."""
 
-    def __init__(self, n: int, months: int, start: date, rng: np.random.Generator):
+    def __init__(
+        self,
+        n: int,
+        months: int,
+        start: date,
+        rng: np.random.Generator,
+        params: WorldParams = VARIANTS["shipped"],
+    ):
         D = len(DIVISIONS)
-        self.n, self.months, self.start = n, months, start
+        self.n, self.months, self.start, self.p = n, months, start, params
         ind_names = list(INDUSTRIES)
         self.industry = rng.integers(0, len(ind_names), n)
         self.region = rng.integers(0, len(REGIONS), n)
@@ -146,9 +196,9 @@ class _Process:
         # Created between six years before the history and three months before its end.
         self.created_t = rng.integers(-72, months - 3, n)
         self.created_dom = rng.integers(0, 28, n)  # day of month (0-based) of creation
-        ind_eff = rng.normal(0.0, 0.6, (len(ind_names), D))
-        reg_eff = rng.normal(0.0, 0.15, len(REGIONS))
-        u = rng.normal(0.0, 0.2, n)
+        ind_eff = rng.normal(0.0, params.industry_sd, (len(ind_names), D))
+        reg_eff = rng.normal(0.0, params.region_sd, len(REGIONS))
+        u = rng.normal(0.0, params.u_sd, n)
         # Cross-division affinity: hardware/maintenance/printers and software/services/training
         # share factors, so buying one reveals propensity for the others.
         corr = np.eye(D)
@@ -161,16 +211,16 @@ class _Process:
             (2, 4, 0.4),
         ]:
             corr[a, b] = corr[b, a] = r
-        v = rng.multivariate_normal(np.zeros(D), corr * 0.12**2, n)
+        v = rng.multivariate_normal(np.zeros(D), corr * params.v_sd**2, n)
         self.static = (
-            _BASE[None, :]
+            params.base[None, :]
             + ind_eff[self.industry]
             + reg_eff[self.region][:, None]
-            + 0.15 * self.log_size[:, None]
-            + u[:, None] * _LOAD[None, :]
+            + params.size_coef * self.log_size[:, None]
+            + u[:, None] * params.load[None, :]
             + v
         )
-        self.season = _season(rng)
+        self.season = _season(rng, params.season_scale)
         self.moy = np.array([(start.month - 1 + t) % 12 for t in range(months)])
         # expiring[s][t, i]: assets of source division s expiring at month t (count).
         self.expiring = {s: np.zeros((months + 40, n), dtype=np.int16) for s in _ASSET_TERM}
@@ -183,14 +233,14 @@ class _Process:
         """
         k = t - last_t
         out = self.static + self.season[self.moy[t]][None, :]
-        out = out + _HABIT[None, :] * np.where(k < 400, np.exp(-(k - 1) / 4.0), 0.0)
-        out = out + _FREQ[None, :] * np.log1p(n24)
-        for s, targets in _RENEW.items():
+        out = out + self.p.habit[None, :] * np.where(k < 400, np.exp(-(k - 1) / 4.0), 0.0)
+        out = out + self.p.freq[None, :] * np.log1p(n24)
+        for s, targets in self.p.renew.items():
             soon = (self.expiring[s][t] + self.expiring[s][t + 1]) > 0
             for d, lift in targets.items():
                 out[:, d] += lift * soon
         tenure = t - self.created_t
-        out = out + _ONBOARD[None, :] * (tenure < 6)[:, None]
+        out = out + self.p.onboard[None, :] * (tenure < 6)[:, None]
         return np.where((self.created_t <= t)[:, None], out, -50.0)
 
 
@@ -199,10 +249,16 @@ def generate_world(
     seed: int = 42,
     window_months: int = 6,
     truth_cutoffs: list[date] | None = None,
+    variant: str = "shipped",
+    truth_windows: tuple[int, ...] = (),
 ) -> GosalesWorld:
-    """Generate the world of ``size`` ("tiny", "demo", "large") from ``seed``.
+    """Generate the world of ``size`` ("tiny", "small", "demo", "large") from ``seed``.
 
     Args:
+        variant: a key of :data:`VARIANTS` (config ``world_variant``): ``shipped`` or the
+            weaker, sparser ``weak_signal`` world; both have exact truth.
+        truth_windows: further label windows to export truth for (a sparse division's
+            widened window), each 1..10 months, at its own default cutoffs.
         window_months: label window of the exported truth (1..10 months).
         truth_cutoffs: month ends to export truth at; default every month end whose
             window closes inside the history (none for ``large``, the benchmark world).
@@ -211,17 +267,20 @@ def generate_world(
         A :class:`GosalesWorld`; ``as_of`` is the last day of the history, which is
         also the last order date (the last month always has an order on its last day).
     """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown world variant {variant!r}; choose one of {sorted(VARIANTS)}")
     if size not in SIZES:
         raise ValueError(f"unknown world size {size!r}; choose one of {sorted(SIZES)}")
-    if not 1 <= window_months <= MAX_WINDOW_MONTHS:
+    windows = sorted({window_months, *truth_windows})
+    if not all(1 <= w <= MAX_WINDOW_MONTHS for w in windows):
         raise ValueError(
-            f"window_months={window_months}: exact truth needs 1..{MAX_WINDOW_MONTHS} months"
+            f"window_months={windows}: exact truth needs 1..{MAX_WINDOW_MONTHS} months"
         )
     spec = SIZES[size]
     rng = np.random.default_rng(seed)
     n, T, start = spec["customers"], spec["months"], spec["start"]
     D = len(DIVISIONS)
-    proc = _Process(n, T, start, rng)
+    proc = _Process(n, T, start, rng, VARIANTS[variant])
 
     bought = np.zeros((T, n, D), dtype=bool)
     cum = np.zeros((T + 1, n, D), dtype=np.int16)  # cum[t] = purchase months before t
@@ -245,11 +304,22 @@ def generate_world(
     assets = _assets(proc, asset_rows, rng)
     as_of = _month_end(start, T - 1)
 
-    if truth_cutoffs is None:
-        truth_cutoffs = (
-            [] if size == "large" else [_month_end(start, c) for c in range(12, T - window_months)]
-        )
-    truth = _truth(proc, bought, cum, truth_cutoffs, window_months)
+    truth = pl.concat(
+        [
+            _truth(
+                proc,
+                bought,
+                cum,
+                (
+                    ([] if size == "large" else [_month_end(start, c) for c in range(12, T - w)])
+                    if truth_cutoffs is None
+                    else truth_cutoffs
+                ),
+                w,
+            )
+            for w in windows
+        ]
+    )
     return GosalesWorld(
         customers=customers,
         transactions=transactions,
@@ -259,7 +329,7 @@ def generate_world(
         as_of=as_of,
         seed=seed,
         size=size,
-        params={"customers": n, "months": T, "start": start.isoformat()},
+        params={"customers": n, "months": T, "start": start.isoformat(), "variant": variant},
     )
 
 

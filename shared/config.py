@@ -93,6 +93,23 @@ def partition_key_name(what: str) -> Any:
     ]
 
 
+def _dict_keys(values: Any, what: str) -> Any:
+    if not isinstance(values, dict):
+        return values  # pydantic reports the wrong type
+    partition_keys(list(values), what)  # two spellings of one key: one error naming both
+    return values
+
+
+def partition_key_dict(what: str, value: Any) -> Any:
+    """The field type of a mapping keyed by names that become partition keys (per-division
+    overrides): each key is mapped as :func:`partition_key_name`, and two spellings of one
+    key (``CAD Seats`` and ``cad_seats``) are an error naming both, never silently the later
+    value (``partition_key_dict("division", int)``)."""
+    return Annotated[
+        dict[partition_key_name(what), value], BeforeValidator(lambda v: _dict_keys(v, what))
+    ]
+
+
 M = TypeVar("M", bound=BaseModel)
 
 

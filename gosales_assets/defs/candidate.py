@@ -87,6 +87,12 @@ def _candidate_metadata(result: gs_candidate.CandidateResult, run_id: str, link:
         **numeric_metadata(result.summary),
         **numeric_metadata(cand.train_stats),
         "oracle_auc": result.oracle_auc,
+        # would the true probabilities pass these gates on this holdout? (evidence, not model)
+        "oracle_gates": "not measured (no ground truth)"
+        if result.oracle_gates is None
+        else result.oracle_gates.summary(),
+        "window_months": result.window_months,
+        "window_reason": result.window_reason,
         "calibration_method": cand.calibration_method,
         "mlflow_run": dg.MetadataValue.url(link),
         "mlflow_run_id": run_id,

@@ -32,12 +32,19 @@ def feature_matrix(
 
 def labels(cfg: GosalesConfig, context, customers, transactions) -> pl.DataFrame:
     cutoff, division = LOCATION.partition(context)
-    frame = gs_labels.build_labels(
-        transactions, customers, division, cutoff, cfg.window_for(division)
-    )
+    window = cfg.label_window(transactions, customers, division, cutoff)
+    frame = gs_labels.build_labels(transactions, customers, division, cutoff, window.months)
     pos = int(frame["label"].sum())
     context.add_output_metadata(
-        {"rows": frame.height, "positives": pos, "prevalence": pos / max(frame.height, 1)}
+        {
+            "rows": frame.height,
+            "positives": pos,
+            "prevalence": pos / max(frame.height, 1),
+            "window_months": window.months,
+            "configured_window_months": window.base,
+            "window_widened": window.widened,
+            "window_reason": window.reason,
+        }
     )
     return frame
 

@@ -24,6 +24,9 @@ def gosales_inputs(cfg: GosalesConfig, context, source: SourceResource):
             source.world_size,
             source.world_seed,
             cfg.window_months,
+            cfg.world_variant,
+            cfg.truth_windows(),
+            cfg.extra_features,
             source.quarantine_bad_rows,
         ),
     )

@@ -18,7 +18,8 @@ from gosales_assets.location import LOCATION
 from gosales_assets.output_schemas import IcpScoresSchema, WhitespaceSchema
 from gosales_assets.retire import retire_divisions
 from shared.dagster_helpers import md_table, not_measured, schema_check_result, warehouse_metadata
-from shared.drift import SIGNIFICANT, psi, psi_label
+from shared.drift import SIGNIFICANT, UNSEEN_WARN_SHARE, psi, psi_label
+from shared.partitions import partition_key
 from shared.tracking import MLflowTracker
 
 
@@ -137,6 +138,40 @@ def model_champion(icp_scores: pl.DataFrame) -> dg.AssetCheckResult:
     )
 
 
+def unseen_categories(
+    tracker: MLflowTracker, icp_scores: pl.DataFrame, customers, transactions
+) -> dg.AssetCheckResult:
+    """WARN when more than 5% of today's customers have an industry/region the champion
+    never saw in training; not measured without a model champion."""
+    if icp_scores.height == 0 or icp_scores["model_version"][0] == gs_scoring.RULE_BASELINE:
+        return not_measured("served by the rule baseline: no model categories to compare with")
+    division = partition_key(icp_scores["division_name"][0])
+    champ = tracker.champion(LOCATION.model_name(division))
+    if champ is None or champ.run_id != icp_scores["run_id"][0]:
+        return not_measured("the model that scored these rows is no longer the champion")
+    report = gs_scoring.champion_unseen_categories(
+        tracker, champ, customers, gs_inputs.data_as_of(transactions)
+    )
+    worst = report.sort("share", descending=True).row(0, named=True)
+    over = report.filter(pl.col("share") > UNSEEN_WARN_SHARE)
+    return dg.AssetCheckResult(
+        passed=over.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{worst['column']}: {worst['unseen']} of {worst['rows']} customers "
+            f"({worst['share']:.1%}) have a category the model never saw"
+            + (f" (> {UNSEEN_WARN_SHARE:.0%})" if over.height else "")
+        ),
+        metadata={
+            "measured": True,
+            "unseen": dg.MetadataValue.md(md_table(report)),
+            **{f"{r['column']}_unseen": r["unseen"] for r in report.to_dicts()},
+            **{f"{r['column']}_share": r["share"] for r in report.to_dicts()},
+            **{f"{r['column']}_examples": r["examples"] for r in report.to_dicts()},
+        },
+    )
+
+
 def whitespace_schema(whitespace: pl.DataFrame) -> dg.AssetCheckResult:
     return schema_check_result(
         whitespace, WhitespaceSchema, LOCATION.table("whitespace"), ["customer_id", "division"]
@@ -202,6 +237,14 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             description="WARN while no model has passed the gates for the division and the "
             "calibrated recency/frequency rule serves instead (rows say model_version='rule-baseline').",
         )(model_champion),
+        dg.asset_check(
+            asset=scores,
+            partitions_def=division_parts,
+            additional_ins=ins("customers", "transactions"),
+            description="WARN when more than 5% of the scored customers have an industry or "
+            "region the champion never saw in training (metadata: column, unseen count, share, "
+            "examples); not measured while the rule baseline serves.",
+        )(unseen_categories),
         dg.asset_check(
             asset=ranked,
             blocking=True,

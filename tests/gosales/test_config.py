@@ -61,3 +61,35 @@ def test_env_var_points_at_the_config(tmp_path, monkeypatch):
     monkeypatch.setenv("SALESML_GOSALES_CONFIG", str(path))
     with pytest.raises(ConfigError, match="window_months"):
         load_config()
+
+
+@pytest.mark.parametrize("field", ["window_overrides", "gates.overrides"])
+def test_a_division_named_twice_in_overrides_names_both(tmp_path, field):
+    """`CAD Seats` and `cad_seats` are one division: an error naming both, not the later value."""
+
+    def edit(raw):
+        raw["divisions"] = ["CAD Seats", "hardware"]
+        if field == "window_overrides":
+            raw["window_overrides"] = {"CAD Seats": 3, "cad_seats": 9}
+        else:
+            raw["gates"]["overrides"] = {
+                "CAD Seats": {"auc_min": 0.6},
+                "cad_seats": {"auc_min": 0.5},
+            }
+
+    path = _write(tmp_path, edit)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert "'CAD Seats'" in msg and "'cad_seats'" in msg and field.split(".")[0] in msg
+
+
+def test_overrides_in_either_spelling_still_apply(tmp_path):
+    def edit(raw):
+        raw["divisions"] = ["CAD Seats", "hardware"]
+        raw["window_overrides"] = {"CAD Seats": 3}
+        raw["gates"]["overrides"] = {"cad_seats": {"auc_min": 0.55}}
+
+    cfg = load_config(_write(tmp_path, edit))
+    assert cfg.window_for("CAD Seats") == 3 and cfg.window_for("hardware") == 6
+    assert cfg.gates.floors_for("CAD Seats")["auc_min"] == 0.55

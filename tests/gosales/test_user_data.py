@@ -311,3 +311,39 @@ def test_output_schemas_take_integer_or_string_ids_only():
         IcpScoresSchema.validate(pl.DataFrame({**row, "customer_id": [1.5]}))
     strings = pl.DataFrame({"customer_id": ["000123"]})
     assert icp_schema(strings)["customer_id"] == pl.String  # the empty frame of no champion
+
+
+def test_a_zero_revenue_invoice_without_a_return_is_not_a_purchase(tiny_world):
+    """An invoice netting to 0 with no return line (a free replacement) labels 0; the
+    customer's features still count it as an order."""
+    w = tiny_world
+    cutoff = month_end(add_months(w.as_of, -12))
+    labels = build_labels(w.transactions, w.customers, "hardware", cutoff, 6)
+    outside = labels.filter(pl.col("label") == 0)["customer_id"].to_list()[:2]
+    template = w.transactions.filter(pl.col("division") == "hardware").head(1)
+    zero = pl.concat(
+        [
+            template.with_columns(
+                transaction_id=pl.lit(10**9 + i, pl.Int64),
+                invoice_id=pl.lit(f"Z{i}"),
+                customer_id=pl.lit(c, pl.Int64),
+                order_date=pl.lit(add_months(cutoff, 2)),
+                revenue=pl.lit(0.0),
+                gross_profit=pl.lit(0.0),
+                quantity=pl.lit(1.0 if i == 0 else 0.0),
+            )
+            for i, c in enumerate(outside)
+        ]
+    )
+    tx = _with(w, zero)
+    validate_inputs({**w.tables(), "transactions": tx}, w.as_of)  # accepted by the contract
+    after = build_labels(tx, w.customers, "hardware", cutoff, 6)
+    got = dict(zip(after["customer_id"], after["label"], strict=True))
+    assert [got[c] for c in outside] == [0, 0]
+    assert after["label"].sum() == labels["label"].sum()
+    # a positive invoice the same day does make the same customer a buyer
+    paid = zero.head(1).with_columns(
+        transaction_id=pl.lit(2 * 10**9, pl.Int64), revenue=pl.lit(10.0)
+    )
+    again = build_labels(_with(w, pl.concat([zero, paid])), w.customers, "hardware", cutoff, 6)
+    assert dict(zip(again["customer_id"], again["label"], strict=True))[outside[0]] == 1
