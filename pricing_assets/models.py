@@ -74,6 +74,45 @@ class SegmentMedianRule:
 
 
 @dataclass
+class SegmentRangeRule:
+    """The rule baseline's 90 % range: the segment-median rule (the rule the gates compare
+    the candidate against) as the median, and per product family × customer tier the
+    empirical ``(1 - target) / 2`` and ``(1 + target) / 2`` quantiles of the fitting lines'
+    discounts as the bounds. Segments with fewer than ``min_rows`` lines (and unseen ones)
+    use the pooled quantiles. No model, no conformal correction: what it covers is measured
+    on the holdout (``covered_*`` columns of the recommendations)."""
+
+    median: SegmentMedianRule
+    bounds: pl.DataFrame
+    fallback: tuple[float, float]
+
+    @classmethod
+    def fit(cls, lines: pl.DataFrame, target: float = 0.90, min_rows: int = 20) -> SegmentRangeRule:
+        """Fit on ``lines`` (``product_family, customer_tier, discount``)."""
+        a = (1 - target) / 2
+        d = pl.col("discount")
+        bounds = (
+            lines.group_by(list(RULE_KEYS))
+            .agg(n=pl.len(), rule_lower=d.quantile(a), rule_upper=d.quantile(1 - a))
+            .filter(pl.col("n") >= min_rows)
+            .drop("n")
+        )
+        pooled = (float(lines["discount"].quantile(a)), float(lines["discount"].quantile(1 - a)))
+        return cls(SegmentMedianRule.fit(lines), bounds, pooled)
+
+    def predict(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``lower/median/upper_discount, calibration_group`` per row of ``frame`` (never crossing)."""
+        b = frame.select(RULE_KEYS).join(
+            self.bounds, on=list(RULE_KEYS), how="left", maintain_order="left"
+        )
+        own = b["rule_lower"].is_not_null().to_numpy()
+        groups = np.where(own, "rule:segment", "rule:pooled")
+        lo = b["rule_lower"].fill_null(self.fallback[0]).to_numpy()
+        hi = b["rule_upper"].fill_null(self.fallback[1]).to_numpy()
+        return _ordered(lo, self.median.predict(frame), hi, groups)
+
+
+@dataclass
 class PointModels:
     """The candidate (LightGBM), its RandomForest baseline and the segment-median rule."""
 
