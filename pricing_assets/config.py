@@ -18,15 +18,20 @@ from shared.config import (
     PositiveDays,
     StrictModel,
     load_yaml_config,
+    partition_key_list,
     validate_config,
 )
-from shared.partitions import CutoffList, validate_name
+from shared.partitions import CutoffList, partition_key, validate_name
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
 ENV_VAR = "SALESML_PRICING_CONFIG"
 
 BuId = Annotated[str, AfterValidator(lambda v: validate_name(v, "bu_id"))]
 """``shared.config.BuId`` whose errors say ``bu_id`` (a business unit name)."""
+BuIds = partition_key_list("bu_id")
+"""Business units as keys (``north_america``) or as the data spells them (``North America``),
+each mapped by :func:`shared.partitions.partition_key`; unusable or colliding names are
+reported at once, in one line."""
 
 
 class Guardrails(StrictModel):
@@ -88,7 +93,7 @@ class BUConfig(StrictModel):
 class PricingConfig(StrictModel):
     """The pricing location: business units, cutoffs, world, per-BU settings."""
 
-    business_units: list[BuId]
+    business_units: BuIds
     cutoffs: Annotated[CutoffList, Field(min_length=1)]
     world_size: str = "demo"
     world_seed: int = 42
@@ -109,6 +114,16 @@ class PricingConfig(StrictModel):
     def _month_ends(cls, v: list) -> list:
         return _CUTOFFS.validate_python(v)
 
+    @field_validator("overrides", mode="before")
+    @classmethod
+    def _override_keys(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v  # pydantic reports the wrong type
+        keys = [partition_key(k) if isinstance(k, str) else k for k in v]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"overrides name one business unit twice: {sorted(v)}")
+        return dict(zip(keys, v.values(), strict=True))
+
     @model_validator(mode="after")
     def _bus(self) -> PricingConfig:
         unknown = set(self.overrides) - set(self.business_units)
@@ -119,7 +134,9 @@ class PricingConfig(StrictModel):
         return self
 
     def bu(self, bu_id: str) -> BUConfig:
-        """The complete configuration of one business unit (defaults + overrides)."""
+        """The complete configuration of one business unit (defaults + overrides), by its
+        key (``north_america``) or as the data spells it (``North America``)."""
+        bu_id = partition_key(bu_id)
         if bu_id not in self.business_units:
             raise KeyError(f"bu_id {bu_id!r} is not configured; known: {self.business_units}")
         merged = _deep_merge(self.defaults, self.overrides.get(bu_id, {}))

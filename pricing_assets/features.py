@@ -62,6 +62,26 @@ TE_SMOOTHING = 20.0
 TE_FOLDS = 5
 
 
+def split_returns(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The one returns rule of pricing: ``(sales, returns)`` of validated ``order_lines``.
+
+    A return / credit line (``quantity < 0``) is not a pricing decision: it is kept in the
+    ``order_lines`` table as the data has it, but excluded from every feature (customer
+    context, deal value and size), from discount training and evaluation, and from the
+    recommendations. The line it gives back keeps its own discount as observed: a return
+    is never netted into the original line (its price was the decision, whatever came back
+    later). Zero quantities and non-positive prices never get here (validation rejects them).
+    """
+    returned = pl.col("quantity") < 0
+    return lines.filter(~returned), lines.filter(returned)
+
+
+def return_line_count(lines: pl.DataFrame, bu_id: str, cutoff: date) -> int:
+    """Return lines of ``bu_id`` dated ``<= cutoff`` that :func:`split_returns` leaves out."""
+    mine = lines.filter((pl.col("bu_id") == bu_id) & (pl.col("order_date") <= cutoff))
+    return split_returns(mine)[1].height
+
+
 def with_target(lines: pl.DataFrame) -> pl.DataFrame:
     """Add ``discount``, ``line_value`` and the deal-level columns."""
     return lines.with_columns(
@@ -245,7 +265,8 @@ def build_line_features(
     holdout_days: int = 30,
     calibration_days: int = 60,
 ) -> pl.DataFrame:
-    """Features of every line of ``bu_id`` dated ``<= cutoff`` (see the module docstring).
+    """Features of every sale line of ``bu_id`` dated ``<= cutoff`` (see the module
+    docstring; return lines are left out by :func:`split_returns`).
 
     Args:
         lines: validated ``order_lines`` (any business units).
@@ -256,10 +277,12 @@ def build_line_features(
         The contract columns plus ``discount``, ``split`` and :data:`FEATURES`,
         sorted by ``order_date, order_line_id``.
     """
-    bu = lines.filter((pl.col("bu_id") == bu_id) & (pl.col("order_date") <= cutoff))
+    bu, _ = split_returns(
+        lines.filter((pl.col("bu_id") == bu_id) & (pl.col("order_date") <= cutoff))
+    )
     if bu.height == 0:
         raise ValueError(
-            f"no order lines for bu_id {bu_id!r} on or before {cutoff}: check the source "
+            f"no sale lines for bu_id {bu_id!r} on or before {cutoff}: check the source "
             "and the configured cutoffs"
         )
     bu = with_target(bu).sort("order_date", "order_line_id")

@@ -43,7 +43,9 @@ def load_inputs(
     uri: str | None, size: str, seed: int
 ) -> tuple[dict[str, pl.DataFrame | None], str]:
     """Read the tables; returns ``({table: frame or None}, description of the source)``."""
-    return read_source(uri, REQUIRED, OPTIONAL, lambda: ensure_world(size, seed))
+    from pricing_assets.schemas import ID_COLUMNS
+
+    return read_source(uri, REQUIRED, OPTIONAL, lambda: ensure_world(size, seed), ID_COLUMNS)
 
 
 def data_as_of(order_lines: pl.DataFrame) -> date:
@@ -63,7 +65,7 @@ def read_validated_inputs(
     ``({order_lines, quotes, line_truth, quote_truth}, description of the source, as-of)``.
     Truth tables the source lacks are empty frames."""
     with contract_page("docs/data_contracts/pricing.md"):
-        from pricing_assets.schemas import validate_inputs
+        from pricing_assets.schemas import ids_as_text, validate_inputs
 
         tables, described = load_inputs(uri, size, seed)
         as_of = data_as_of(tables["order_lines"])
@@ -75,6 +77,6 @@ def read_validated_inputs(
         out = {
             "order_lines": clean["order_lines"],
             "quotes": clean["quotes"],
-            **{name: empty_if_missing(tables.get(name)) for name in OPTIONAL},
+            **{name: ids_as_text(empty_if_missing(tables.get(name))) for name in OPTIONAL},
         }
         return out, described, as_of

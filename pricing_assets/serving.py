@@ -101,6 +101,7 @@ def deal_frame(
 
 LINE_CONTEXT = [
     "bu_id",
+    "bu_name",
     "deal_id",
     "order_line_id",
     "customer_id",
@@ -125,7 +126,8 @@ def _published(
     features: pl.DataFrame, line_recs: pl.DataFrame, deal_recs: pl.DataFrame, cutoff: date
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     extra = [c for c in line_recs.columns if c not in LINE_CONTEXT and c not in features.columns]
-    line_recs = line_recs.select([*LINE_CONTEXT, *extra]).with_columns(cutoff_date=pl.lit(cutoff))
+    context = [c for c in LINE_CONTEXT if c in line_recs.columns]  # bu_name: validated data
+    line_recs = line_recs.select([*context, *extra]).with_columns(cutoff_date=pl.lit(cutoff))
     return line_recs, deal_recs.with_columns(cutoff_date=pl.lit(cutoff))
 
 

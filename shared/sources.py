@@ -57,7 +57,9 @@ def _read_duckdb(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | 
         con.close()
 
 
-def _read_folder(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | None]:
+def _read_folder(
+    path: Path, tables: Sequence[str], text_columns: Sequence[str] = ()
+) -> dict[str, pl.DataFrame | None]:
     if not path.is_dir():
         raise FileNotFoundError(f"source folder {path} does not exist")
     out: dict[str, pl.DataFrame | None] = {}
@@ -67,7 +69,11 @@ def _read_folder(path: Path, tables: Sequence[str]) -> dict[str, pl.DataFrame | 
         elif (path / t).is_dir() and any((path / t).rglob("*.parquet")):
             out[t] = pl.read_parquet(path / t / "**" / "*.parquet")
         elif (path / f"{t}.csv").exists():
-            out[t] = pl.read_csv(path / f"{t}.csv", try_parse_dates=True)
+            out[t] = pl.read_csv(
+                path / f"{t}.csv",
+                try_parse_dates=True,
+                schema_overrides={c: pl.String for c in text_columns},  # absent ones ignored
+            )
         else:
             out[t] = None
     return out
@@ -127,11 +133,17 @@ def _read_sqlalchemy(uri: str, tables: Sequence[str]) -> dict[str, pl.DataFrame 
 
 
 def read_tables(
-    uri: str, required: Sequence[str], optional: Sequence[str] = ()
+    uri: str,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    text_columns: Sequence[str] = (),
 ) -> dict[str, pl.DataFrame | None]:
     """Read ``required`` and ``optional`` tables from a source URI.
 
     Returns ``{table: frame}``; optional tables that are absent map to None.
+    ``text_columns``: columns a CSV file holds as text whatever they look like (ids such
+    as ``000123`` keep their leading zeros instead of being inferred as integers);
+    Parquet, DuckDB and SQL sources keep their own types.
 
     Raises:
         DataContractError: a required table is missing (names every missing one).
@@ -142,7 +154,7 @@ def read_tables(
     if kind == "duckdb":
         frames = _read_duckdb(_duckdb_path(uri), names)  # type: ignore[arg-type]
     elif kind == "folder":
-        frames = _read_folder(Path(uri), names)
+        frames = _read_folder(Path(uri), names, text_columns)
     else:
         frames = _read_sqlalchemy(uri, names)
     missing = [t for t in required if frames.get(t) is None]
@@ -163,17 +175,19 @@ def read_source(
     required: Sequence[str],
     optional: Sequence[str],
     embedded: Callable[[], Path],
+    text_columns: Sequence[str] = (),
 ) -> tuple[dict[str, pl.DataFrame | None], str]:
     """The one source loader of the locations: ``({table: frame or None}, description)``.
 
     ``uri`` empty means the embedded world, generated on demand by ``embedded()``
     (returns its folder). The description goes into logs and asset metadata, so a
-    URL's secrets are redacted in it.
+    URL's secrets are redacted in it. ``text_columns``: see :func:`read_tables`.
     """
     if not uri:
         folder = embedded()
-        return read_tables(str(folder), required, optional), f"embedded synthetic world {folder}"
-    return read_tables(uri, required, optional), redact(uri)
+        tables = read_tables(str(folder), required, optional, text_columns)
+        return tables, f"embedded synthetic world {folder}"
+    return read_tables(uri, required, optional, text_columns), redact(uri)
 
 
 def as_of_date(frame: pl.DataFrame, table: str, column: str) -> Any:

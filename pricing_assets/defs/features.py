@@ -22,7 +22,10 @@ def line_features(cfg: PricingConfig, context, order_lines: pl.DataFrame) -> pl.
     frame = pr_features.build_line_features(
         order_lines, bu, cutoff, h.holdout_days, h.calibration_days
     )
-    context.add_output_metadata(pr_features.split_row_counts(frame))
+    returns = pr_features.return_line_count(order_lines, bu, cutoff)
+    context.add_output_metadata(
+        {**pr_features.split_row_counts(frame), "returns_excluded": returns}
+    )
     return frame
 
 

@@ -52,6 +52,8 @@ def pricing_recommendations(
     cov = numeric_metadata(coverage_summary(line_recs, deal_recs))
     binding = float(line_recs["guardrail_binding"].mean())
     meta = {"model_version": version, "model_cutoff": model_cutoff.isoformat()}
+    if "bu_name" in line_recs.columns and line_recs.height:
+        meta["bu_name"] = line_recs["bu_name"][0]  # the data's spelling of the partition's bu_id
     yield dg.Output(
         line_recs,
         "price_recs_line",

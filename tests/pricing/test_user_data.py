@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from pricing_assets.definitions import build_defs
 from pricing_assets.location import model_name
@@ -79,3 +80,210 @@ def test_no_champion_serves_the_rule_baseline_labelled_with_a_warn_check(
     assert set(line["model_version"]) == {"rule-baseline"}
     assert set(deal["model_version"]) == {"rule-baseline"}
     assert (line["final_recommended_price"] >= line["floor_price"] - 1e-6).all()
+
+
+# --- the user's data as it is: business-unit names, ids, returns -------------------------
+
+SPELLED = {"na": "North America", "emea": "EMEA ", "apac": "APAC "}  # as exported, blanks too
+KEYS = {"na": "north_america", "emea": "emea", "apac": "apac"}
+CONFIGURED = ["north_america", "EMEA", "apac"]  # the config may use either spelling
+ID_WIDTH = 8
+
+
+def _id_maps(world) -> dict[str, dict[str, int]]:
+    """Per id column, the world's ids numbered densely (one numbering per column)."""
+    frames = (world.order_lines, world.quotes)
+    out = {}
+    for col in ("order_line_id", "deal_id", "customer_id", "quote_id", "product_id"):
+        values = sorted({v for f in frames if col in f.columns for v in f[col].to_list()})
+        out[col] = {v: i + 1 for i, v in enumerate(values)}
+    return out
+
+
+def _user_tables(world, ids: str = "padded") -> dict[str, pl.DataFrame]:
+    """The world as users have it: spelled business-unit names and numeric ids, as
+    zero-padded text (``"00000123"``) or as integers."""
+    maps = _id_maps(world)
+
+    def recode(frame: pl.DataFrame) -> pl.DataFrame:
+        cols = []
+        for col, m in maps.items():
+            if col in frame.columns:
+                num = pl.col(col).replace_strict(m, return_dtype=pl.Int64)
+                cols.append(num.cast(pl.String).str.zfill(ID_WIDTH) if ids == "padded" else num)
+        out = frame.with_columns(cols)
+        if "bu_id" in out.columns:
+            out = out.with_columns(pl.col("bu_id").replace_strict(SPELLED))
+        return out
+
+    tables = {**world.tables(), **world.truth_tables()}
+    return {name: recode(frame) for name, frame in tables.items()}
+
+
+def _validate(tables, business_units=tuple(KEYS.values())):
+    from pricing_assets.schemas import validate_inputs
+
+    return validate_inputs(
+        {"order_lines": tables["order_lines"], "quotes": tables["quotes"]}, list(business_units)
+    )
+
+
+def test_config_lists_business_units_by_key_or_by_the_datas_name(tiny_world):
+    cfg = tiny_config(tiny_world).model_copy()
+    raw = {**cfg.model_dump(), "business_units": CONFIGURED, "overrides": {"North America": {}}}
+    from pricing_assets.config import config_from_dict
+
+    parsed = config_from_dict(raw)
+    assert parsed.business_units == list(KEYS.values())
+    assert parsed.bu("North America").bu_id == "north_america" == parsed.bu("north_america").bu_id
+
+
+def test_bu_names_map_to_keys_with_the_datas_name_beside_them(tiny_world):
+    clean = _validate(_user_tables(tiny_world))
+    for table in ("order_lines", "quotes"):
+        pairs = clean[table].select("bu_id", "bu_name").unique().sort("bu_id")
+        expected = {KEYS[k]: SPELLED[k] for k in tiny_world.business_units}
+        assert dict(pairs.iter_rows()) == expected
+
+
+def test_invalid_and_colliding_bu_names_are_reported_at_once(tiny_world):
+    from shared.validation import DataContractError
+
+    tables = _user_tables(tiny_world)
+    lines = tables["order_lines"]
+    n = lines.height
+    renamed = pl.Series(["north america", "???", "North America"] * (n // 3 + 1))[:n]
+    lines = lines.with_columns(bu_id=renamed)
+    with pytest.raises(DataContractError) as err:
+        _validate({**tables, "order_lines": lines})
+    text = str(err.value)
+    line = next(ln for ln in text.splitlines() if "different names with one key" in ln)
+    assert "'???' has no letter or digit" in line  # both problems, one line
+    assert "'North America', 'north america' -> 'north_america'" in line
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("ids", ["padded", "integer"])
+def test_integer_or_text_ids_are_kept_as_text_with_their_zeros(tiny_world, ids):
+    tables = _user_tables(tiny_world, ids)
+    clean = _validate(tables)
+    lines = clean["order_lines"]
+    for col in ("order_line_id", "deal_id", "customer_id", "product_id"):
+        assert lines[col].dtype == pl.String, col
+    expected = tables["order_lines"]["order_line_id"].cast(pl.String)
+    assert lines["order_line_id"].to_list() == expected.to_list()
+    assert lines["order_line_id"].str.starts_with("0").all() == (ids == "padded")
+    assert clean["quotes"]["quote_id"].dtype == pl.String
+
+
+def test_float_ids_are_rejected_naming_the_column(tiny_world):
+    from shared.validation import DataContractError
+
+    tables = _user_tables(tiny_world, "integer")
+    bad = tables["order_lines"].with_columns(pl.col("deal_id").cast(pl.Float64))
+    with pytest.raises(
+        DataContractError,
+        match=r"'order_lines', column 'deal_id': id must be an integer or a string",
+    ):
+        _validate({**tables, "order_lines": bad})
+
+
+def test_a_csv_source_keeps_leading_zeros(tiny_world, tmp_path):
+    from pricing_assets.inputs import read_validated_inputs
+    from shared.sources import write_folder
+
+    tables = _user_tables(tiny_world)
+    folder = write_folder(tmp_path / "csv", tables, fmt="csv")
+    clean, _, _ = read_validated_inputs(str(folder), "tiny", 7, list(KEYS.values()))
+    assert clean["order_lines"]["order_line_id"].to_list() == (
+        tables["order_lines"]["order_line_id"].to_list()
+    )
+    assert clean["quotes"]["customer_id"].str.len_chars().min() == ID_WIDTH
+    assert clean["line_truth"]["order_line_id"].str.starts_with("0").all()
+
+
+# --- returns -----------------------------------------------------------------------------
+
+
+def _with_returns(lines: pl.DataFrame, every: int = 25) -> pl.DataFrame:
+    """``lines`` plus a return of every ``every``-th line (same prices, negated quantity,
+    dated 7 days later, its own order_line_id)."""
+    src = lines.filter(pl.int_range(pl.len()) % every == 0)
+    returns = src.with_columns(
+        order_line_id=pl.col("order_line_id") + "-R",
+        quantity=-pl.col("quantity"),
+        order_date=pl.col("order_date") + pl.duration(days=7),
+    )
+    return pl.concat([lines, returns.select(lines.columns)])
+
+
+def test_returns_are_accepted_and_left_out_of_features_and_training(tiny_world):
+    from pricing_assets.features import build_line_features, split_returns
+
+    with_returns = _with_returns(tiny_world.order_lines)
+    clean = _validate(
+        {"order_lines": with_returns, "quotes": tiny_world.quotes}, ["na", "emea", "apac"]
+    )
+    sales, returns = split_returns(clean["order_lines"])
+    assert returns.height == with_returns.height - tiny_world.order_lines.height > 0
+    assert (returns["quantity"] < 0).all() and sales.height == tiny_world.order_lines.height
+    # the sale lines' features (discount of a returned line as observed, context, deal size)
+    # are exactly those of the data without its returns
+    plain = _validate(
+        {"order_lines": tiny_world.order_lines, "quotes": tiny_world.quotes}, ["na", "emea", "apac"]
+    )
+    a = build_line_features(clean["order_lines"], "na", TINY_CUTOFF)
+    b = build_line_features(plain["order_lines"], "na", TINY_CUTOFF)
+    assert a.drop("bu_name").equals(b.drop("bu_name"))
+    assert not a["order_line_id"].str.ends_with("-R").any()
+
+
+def test_other_negatives_are_still_rejected_naming_the_rows(tiny_world):
+    from shared.validation import DataContractError
+
+    lines = tiny_world.order_lines
+    row = pl.int_range(pl.len())
+    bad = lines.with_columns(
+        quantity=pl.when(row == 0).then(0).otherwise(pl.col("quantity")),
+        list_price=pl.when(row == 1).then(-pl.col("list_price")).otherwise(pl.col("list_price")),
+        sell_price=pl.when(row == 2).then(0.0).otherwise(pl.col("sell_price")),
+    )
+    with pytest.raises(DataContractError) as err:
+        _validate({"order_lines": bad, "quotes": tiny_world.quotes}, ["na", "emea", "apac"])
+    text = str(err.value)
+    ids = lines["order_line_id"].to_list()
+    assert "quantity is 0" in text and ids[0] in text
+    assert "column 'list_price'" in text and ids[1] in text
+    assert "column 'sell_price'" in text and ids[2] in text
+
+
+def test_user_style_csv_runs_end_to_end_with_names_ids_and_returns(
+    salesml_home, tiny_world, tmp_path
+):
+    from shared.sources import write_folder
+
+    tables = _user_tables(tiny_world)
+    tables["order_lines"] = _with_returns(tables["order_lines"])
+    folder = write_folder(tmp_path / "user_csv", tables, fmt="csv")
+    cfg = tiny_config(tiny_world).model_copy(update={"business_units": list(KEYS.values())})
+    defs = build_defs(cfg, source_uri=str(folder))
+    instance = dg.DagsterInstance.ephemeral()
+    assert _run(defs, INPUTS, instance=instance).success
+    pk = dg.MultiPartitionKey({"bu_id": "north_america", "cutoff": TINY_CUTOFF.isoformat()})
+    res = _run(defs, PARTITIONED, pk, instance)
+    assert res.success, res.get_step_failure_events()
+    feats = next(
+        m
+        for m in res.get_asset_materialization_events()
+        if m.asset_key.to_user_string() == "pricing/line_features"
+    )
+    assert feats.materialization.metadata["returns_excluded"].value > 0
+    line = query_warehouse("SELECT * FROM pricing.price_recs_line")
+    deal = query_warehouse("SELECT * FROM pricing.price_recs_deal")
+    assert set(line["bu_id"]) == {"north_america"} and set(line["bu_name"]) == {"North America"}
+    assert set(deal["bu_name"]) == {"North America"}
+    for frame, col in ((line, "order_line_id"), (line, "customer_id"), (deal, "deal_id")):
+        assert frame[col].dtype == pl.String and frame[col].str.starts_with("0").all(), col
+    assert not line["order_line_id"].str.ends_with("-R").any()  # returns are not recommended
+    orders = query_warehouse("SELECT * FROM pricing.order_lines")
+    assert (orders["quantity"] < 0).sum() > 0  # the returns are kept in the table, as they are
