@@ -97,6 +97,9 @@ class PricingConfig(StrictModel):
     cutoffs: Annotated[CutoffList, Field(min_length=1)]
     world_size: str = "demo"
     world_seed: int = 42
+    # shipped: world.py's line-level discount signal; segment_median: the optimal discount is
+    # the segment median plus noise (the rule baseline is near-optimal)
+    world_variant: Literal["shipped", "segment_median"] = "shipped"
     defaults: dict[str, Any] = Field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -21,31 +21,35 @@ REQUIRED = ("order_lines", "quotes")
 OPTIONAL = ("line_truth", "quote_truth")
 
 
-def world_folder(size: str, seed: int) -> Path:
-    """Where the embedded world of this size and seed is written."""
-    return worlds_dir() / f"pricing_{size}_seed{seed}"
+def world_folder(size: str, seed: int, variant: str = "shipped") -> Path:
+    """Where the embedded world of this size, seed and variant is written."""
+    suffix = "" if variant == "shipped" else f"_{variant}"
+    return worlds_dir() / f"pricing_{size}_seed{seed}{suffix}"
 
 
-def ensure_world(size: str, seed: int) -> Path:
-    """Generate the deterministic synthetic world once; returns its folder (Parquet per table)."""
-    folder = world_folder(size, seed)
+def ensure_world(size: str, seed: int, variant: str = "shipped") -> Path:
+    """Generate the deterministic synthetic world once; returns its folder (Parquet per table).
+    ``variant`` (config ``world_variant``): see :mod:`pricing_assets.world`."""
+    folder = world_folder(size, seed, variant)
     if (folder / "_complete").exists():
         return folder
     from pricing_assets.world import generate_world
 
-    world = generate_world(size=size, seed=seed)
+    world = generate_world(size=size, seed=seed, variant=variant)
     write_folder(folder, {**world.tables(), **world.truth_tables()})
     (folder / "_complete").write_text(world.as_of.isoformat())
     return folder
 
 
 def load_inputs(
-    uri: str | None, size: str, seed: int
+    uri: str | None, size: str, seed: int, variant: str = "shipped"
 ) -> tuple[dict[str, pl.DataFrame | None], str]:
     """Read the tables; returns ``({table: frame or None}, description of the source)``."""
     from pricing_assets.schemas import ID_COLUMNS
 
-    return read_source(uri, REQUIRED, OPTIONAL, lambda: ensure_world(size, seed), ID_COLUMNS)
+    return read_source(
+        uri, REQUIRED, OPTIONAL, lambda: ensure_world(size, seed, variant), ID_COLUMNS
+    )
 
 
 def data_as_of(order_lines: pl.DataFrame) -> date:
@@ -59,7 +63,7 @@ def empty_if_missing(frame: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def read_validated_inputs(
-    uri: str | None, size: str, seed: int, business_units: list[str]
+    uri: str | None, size: str, seed: int, business_units: list[str], variant: str = "shipped"
 ) -> tuple[dict[str, pl.DataFrame], str, date]:
     """Read the source and validate every contract table before anything is written:
     ``({order_lines, quotes, line_truth, quote_truth}, description of the source, as-of)``.
@@ -67,7 +71,7 @@ def read_validated_inputs(
     with contract_page("docs/data_contracts/pricing.md"):
         from pricing_assets.schemas import ids_as_text, validate_inputs
 
-        tables, described = load_inputs(uri, size, seed)
+        tables, described = load_inputs(uri, size, seed, variant)
         as_of = data_as_of(tables["order_lines"])
         clean = validate_inputs(
             {"order_lines": tables["order_lines"], "quotes": tables["quotes"]},

@@ -21,7 +21,11 @@ def pricing_inputs(cfg: PricingConfig, context, source: SourceResource):
         context,
         LOCATION.name,
         *pr_inputs.read_validated_inputs(
-            source.resolved_uri(), source.world_size, source.world_seed, cfg.business_units
+            source.resolved_uri(),
+            source.world_size,
+            source.world_seed,
+            cfg.business_units,
+            cfg.world_variant,
         ),
     )
 

@@ -287,3 +287,66 @@ def test_user_style_csv_runs_end_to_end_with_names_ids_and_returns(
     assert not line["order_line_id"].str.ends_with("-R").any()  # returns are not recommended
     orders = query_warehouse("SELECT * FROM pricing.order_lines")
     assert (orders["quantity"] < 0).sum() > 0  # the returns are kept in the table, as they are
+
+
+# --- a second, deliberately different world: the segment median is optimal --------------
+
+
+def test_segment_median_world_has_no_signal_beyond_the_segment():
+    from pricing_assets.models import RULE_KEYS
+    from pricing_assets.world import generate_world
+
+    seg = generate_world("tiny", 7, "segment_median")
+    shipped = generate_world("tiny", 7)
+    truth = seg.line_truth.join(seg.order_lines, on="order_line_id")
+    per_segment = truth.group_by(["bu_id", *RULE_KEYS]).agg(pl.col("mu").n_unique())
+    assert (per_segment["mu"] == 1).all()  # one true median per segment
+    assert seg.quotes.equals(shipped.quotes)  # only the discounts' signal differs
+    assert not seg.order_lines["sell_price"].equals(shipped.order_lines["sell_price"])
+    with pytest.raises(ValueError, match="unknown pricing world variant"):
+        generate_world("tiny", 7, "nonsense")
+
+
+def test_on_the_segment_world_the_truth_passes_point_vs_rule(tiny_world):
+    from pricing_assets.quality import evaluate_world
+
+    q = evaluate_world("tiny", 7, cfg=tiny_config(tiny_world), variant="segment_median")
+    per_bu = q.per_bu
+    assert (per_bu["truth_vs_rule_passed"] == 1).all()  # the truth-like model passes
+    assert (per_bu["coverage_passed"] == 1).all()  # the range is still calibrated
+    # the candidate is refused by point_vs_rule only when it is worse than the rule by more
+    # than the paired noise of this holdout
+    refused = per_bu.filter(pl.col("point_vs_rule_passed") == 0)
+    assert (refused["mse_vs_rule_diff"] > refused["mse_vs_rule_se"]).all()
+
+
+def test_segment_world_end_to_end_every_business_unit_is_served(salesml_home, tiny_world):
+    small = {"n_estimators": 60, "rf_estimators": 10, "min_child_samples": 20}
+    cfg = tiny_config(tiny_world, model=small).model_copy(
+        update={"world_variant": "segment_median"}
+    )
+    defs = build_defs(cfg)  # the embedded world of that variant
+    instance = dg.DagsterInstance.ephemeral()
+    assert _run(defs, INPUTS, instance=instance).success
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    for bu in cfg.business_units:
+        pk = dg.MultiPartitionKey({"bu_id": bu, "cutoff": TINY_CUTOFF.isoformat()})
+        _run(defs, PARTITIONED, pk, instance)
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+    for pk in tick.get_requested_partitions(dg.AssetKey(["pricing", "price_recs_line"])):
+        assert _run(defs, RECS, pk, instance).success  # what the automation sensor runs
+    decisions = query_warehouse("SELECT * FROM pricing.model_decisions")
+    line = query_warehouse("SELECT * FROM pricing.price_recs_line")
+    served = dict(line.select("bu_id", "model_version").unique().iter_rows())
+    assert set(served) == set(cfg.business_units)  # every business unit is served
+    for row in decisions.to_dicts():
+        # champion when promoted, the rule baseline otherwise; a refusal here is the point
+        # model versus the near-optimal rule, never the (well calibrated) range
+        assert served[row["bu_id"]] == ("1" if row["promoted"] else "rule-baseline"), row
+        if not row["promoted"]:
+            assert "point_vs_rule" in row["reason"] and "holdout_coverage" not in row["reason"]
+    metrics = query_warehouse(
+        "SELECT bu_id, metric, value FROM pricing.model_metrics "
+        "WHERE component = 'point' AND model = 'candidate' AND metric LIKE 'mse_vs_rule%'"
+    )
+    assert metrics.height == 2 * len(cfg.business_units)
