@@ -79,6 +79,39 @@ class ModelSettings(StrictModel):
     num_threads: int = Field(1, ge=1)
 
 
+class ExtraFeatures(StrictModel):
+    """Extra user columns of ``order_lines`` declared as model features (location-wide, the
+    top-level ``features`` key). In the models they are ``user_<col>`` (numeric) and
+    ``user_<col>_code`` (categorical, coded on training lines); the user's own columns are
+    never overwritten. A declared column missing from the data is a named contract error."""
+
+    extra_numeric: list[str] = Field(default_factory=list)
+    extra_categorical: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names(self) -> ExtraFeatures:
+        from pricing_assets.features import DERIVED_COLUMNS
+        from pricing_assets.schemas import OrderLinesSchema
+
+        cols = [*self.extra_numeric, *self.extra_categorical]
+        contract = set(OrderLinesSchema.to_schema().columns) | DERIVED_COLUMNS
+        problems = [
+            f"{c!r} is declared twice" for c in sorted({c for c in cols if cols.count(c) > 1})
+        ]
+        problems += [
+            f"{c!r} is a contract or derived pricing column (already used)"
+            for c in cols
+            if c in contract
+        ]
+        if problems:
+            raise ValueError(f"features: {'; '.join(problems)}")
+        return self
+
+    def columns_by_kind(self) -> tuple[list[str], list[str]]:
+        """``(extra_numeric, extra_categorical)``."""
+        return list(self.extra_numeric), list(self.extra_categorical)
+
+
 class BUConfig(StrictModel):
     """Everything one business unit's partitions use."""
 
@@ -88,6 +121,7 @@ class BUConfig(StrictModel):
     coverage: Coverage = Field(default_factory=Coverage)
     deal_target: Literal["median", "expected_margin"] = "median"
     model: ModelSettings = Field(default_factory=ModelSettings)
+    features: ExtraFeatures = Field(default_factory=ExtraFeatures)  # set from the top level
 
 
 class PricingConfig(StrictModel):
@@ -100,6 +134,7 @@ class PricingConfig(StrictModel):
     # shipped: world.py's line-level discount signal; segment_median: the optimal discount is
     # the segment median plus noise (the rule baseline is near-optimal)
     world_variant: Literal["shipped", "segment_median"] = "shipped"
+    features: ExtraFeatures = Field(default_factory=ExtraFeatures)
     defaults: dict[str, Any] = Field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -143,8 +178,15 @@ class PricingConfig(StrictModel):
         if bu_id not in self.business_units:
             raise KeyError(f"bu_id {bu_id!r} is not configured; known: {self.business_units}")
         merged = _deep_merge(self.defaults, self.overrides.get(bu_id, {}))
+        if "features" in merged:
+            raise ValueError(
+                f"pricing config for bu_id {bu_id!r}: `features` is location-wide (one "
+                "order_lines table); set it at the top level, not in defaults/overrides"
+            )
         try:
-            return BUConfig.model_validate({**merged, "bu_id": bu_id})
+            return BUConfig.model_validate(
+                {**merged, "bu_id": bu_id, "features": self.features.model_dump()}
+            )
         except Exception as err:
             raise ValueError(f"pricing config for bu_id {bu_id!r} is invalid: {err}") from err
 

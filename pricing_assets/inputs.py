@@ -8,6 +8,7 @@ has none and every truth metric is then skipped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -63,11 +64,18 @@ def empty_if_missing(frame: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def read_validated_inputs(
-    uri: str | None, size: str, seed: int, business_units: list[str], variant: str = "shipped"
+    uri: str | None,
+    size: str,
+    seed: int,
+    business_units: list[str],
+    variant: str = "shipped",
+    extra_numeric: Sequence[str] = (),
+    extra_categorical: Sequence[str] = (),
 ) -> tuple[dict[str, pl.DataFrame], str, date]:
     """Read the source and validate every contract table before anything is written:
     ``({order_lines, quotes, line_truth, quote_truth}, description of the source, as-of)``.
-    Truth tables the source lacks are empty frames."""
+    Truth tables the source lacks are empty frames. ``extra_*``: the declared user feature
+    columns (config ``features``), which must be present."""
     with contract_page("docs/data_contracts/pricing.md"):
         from pricing_assets.schemas import ids_as_text, validate_inputs
 
@@ -77,6 +85,8 @@ def read_validated_inputs(
             {"order_lines": tables["order_lines"], "quotes": tables["quotes"]},
             business_units,
             as_of,
+            extra_numeric,
+            extra_categorical,
         )
         out = {
             "order_lines": clean["order_lines"],

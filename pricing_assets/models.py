@@ -133,9 +133,13 @@ class PointModels:
         }
 
 
-def fit_point_models(train: pl.DataFrame, settings: ModelSettings) -> PointModels:
-    """Fit LightGBM, the RandomForest baseline and the rule on training rows."""
-    X, y = matrix(train), train["discount"].to_numpy()
+def fit_point_models(
+    train: pl.DataFrame, settings: ModelSettings, features: list[str] | None = None
+) -> PointModels:
+    """Fit LightGBM, the RandomForest baseline and the rule on training rows, on
+    ``features`` (default :data:`FEATURES`; with declared user features, ``feature_list``)."""
+    features = list(features or FEATURES)
+    X, y = matrix(train, features), train["discount"].to_numpy()
     model = lgb.LGBMRegressor(objective="regression", **lgbm_params(settings)).fit(X, y)
     rf = RandomForestRegressor(
         n_estimators=settings.rf_estimators,
@@ -145,7 +149,7 @@ def fit_point_models(train: pl.DataFrame, settings: ModelSettings) -> PointModel
         n_jobs=settings.num_threads,
         random_state=settings.seed,
     ).fit(np.nan_to_num(X, nan=-1.0), y)
-    return PointModels(model, _NanSafe(rf), SegmentMedianRule.fit(train))
+    return PointModels(model, _NanSafe(rf), SegmentMedianRule.fit(train), features)
 
 
 class _NanSafe:
@@ -293,8 +297,11 @@ def fit_range_model(
     settings: ModelSettings,
     confidence: float = 0.90,
     mondrian_min_rows: int = 200,
+    features: list[str] | None = None,
 ) -> RangeModel:
-    """Quantile LightGBMs on ``train``, conformalized on the time-ordered ``calibration`` slice."""
+    """Quantile LightGBMs on ``train``, conformalized on the time-ordered ``calibration`` slice
+    (model columns ``features``, default :data:`FEATURES`)."""
+    features = list(features or FEATURES)
     from mapie.regression import ConformalizedQuantileRegressor
 
     if calibration.height < 20:
@@ -303,13 +310,13 @@ def fit_range_model(
             "conformal correction is estimable"
         )
     a = (1 - confidence) / 2
-    X, y = matrix(train), train["discount"].to_numpy()
+    X, y = matrix(train, features), train["discount"].to_numpy()
     params = lgbm_params(settings)
     estimators = [
         lgb.LGBMRegressor(objective="quantile", alpha=q, **params).fit(X, y)
         for q in (a, 1 - a, 0.5)
     ]
-    Xc, yc = matrix(calibration), calibration["discount"].to_numpy()
+    Xc, yc = matrix(calibration, features), calibration["discount"].to_numpy()
     fam = calibration["product_family"].to_numpy().astype(str)
     groups: dict[str, np.ndarray] = {"*": np.ones(len(yc), dtype=bool)}
     for g in np.unique(fam):
@@ -322,7 +329,7 @@ def fit_range_model(
             estimators, confidence_level=confidence, prefit=True
         ).conformalize(Xc[idx], yc[idx])
         residuals[g] = (raw[idx, 0] - yc[idx], yc[idx] - raw[idx, 1])
-    return RangeModel(estimators, confidence, mapie, residuals, list(FEATURES))
+    return RangeModel(estimators, confidence, mapie, residuals, features)
 
 
 def coverage_table(

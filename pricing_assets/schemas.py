@@ -254,8 +254,53 @@ def rule_violation(
     )
 
 
+def user_column_violations(
+    lines: pl.DataFrame, extra_numeric: Sequence[str] = (), extra_categorical: Sequence[str] = ()
+) -> list[Violation]:
+    """Input columns named like a column pricing derives (they would be overwritten), and
+    declared extra feature columns that are missing or (numeric ones) not numeric."""
+    from pricing_assets.features import DERIVED_COLUMNS
+
+    out = [
+        Violation(
+            "order_lines",
+            c,
+            "a column of this name is derived by pricing and would be overwritten: rename or "
+            "drop it (declare it in config features.extra_numeric/extra_categorical under "
+            "another name to use it)",
+            lines.height,
+            [],
+        )
+        for c in lines.columns
+        if c in DERIVED_COLUMNS
+    ]
+    for kind, cols in (("extra_numeric", extra_numeric), ("extra_categorical", extra_categorical)):
+        for c in cols:
+            if c not in lines.columns:
+                out.append(
+                    Violation(
+                        "order_lines", c, f"missing column declared in features.{kind}", 0, []
+                    )
+                )
+            elif kind == "extra_numeric" and not lines.schema[c].is_numeric():
+                out.append(
+                    Violation(
+                        "order_lines",
+                        c,
+                        f"features.extra_numeric column is {lines.schema[c]}, not numeric",
+                        lines.height,
+                        lines.select(*LINE_KEYS, c).head(MAX_EXAMPLES).to_dicts(),
+                    )
+                )
+    return out
+
+
 def validate_inputs(
-    tables: Mapping[str, pl.DataFrame], business_units: Sequence[str], as_of: date | None = None
+    tables: Mapping[str, pl.DataFrame],
+    business_units: Sequence[str],
+    as_of: date | None = None,
+    extra_numeric: Sequence[str] = (),
+    extra_categorical: Sequence[str] = (),
 ) -> dict[str, pl.DataFrame]:
     """Validate ``order_lines`` and ``quotes``; return them coerced to contract types.
 
@@ -263,8 +308,10 @@ def validate_inputs(
     non-positive prices (return lines too: their sign is on ``quantity``), zero or
     missing quantity (``quantity < 0`` is a return, accepted), id columns that are
     neither integers nor strings, sell price above list price, unknown
-    ``bu_id``, duplicate keys, unknown quote outcomes, close before quote, and
-    (when ``as_of`` is given) dates after the data's as-of date.
+    ``bu_id``, duplicate keys, unknown quote outcomes, close before quote,
+    (when ``as_of`` is given) dates after the data's as-of date, input columns named
+    like derived ones, and declared extra feature columns (config ``features``) that are
+    missing or, numeric ones, not numeric.
 
     Raises:
         DataContractError: listing every violation found in both tables.
@@ -276,6 +323,7 @@ def validate_inputs(
     )
     if missing:  # pandera's coercion cannot run without them; report them alone
         raise DataContractError(missing)
+    violations += user_column_violations(lines, extra_numeric, extra_categorical)
     violations += id_type_violations(lines, "order_lines", LINE_KEYS)
     violations += id_type_violations(quotes, "quotes", QUOTE_KEYS)
     lines, quotes = ids_as_text(lines), ids_as_text(quotes)

@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from pricing_assets.config import PricingConfig
 from pricing_assets.definitions import build_defs
 from pricing_assets.location import model_name
 from shared.storage import query_warehouse
@@ -263,9 +264,11 @@ def test_user_style_csv_runs_end_to_end_with_names_ids_and_returns(
     from shared.sources import write_folder
 
     tables = _user_tables(tiny_world)
-    tables["order_lines"] = _with_returns(tables["order_lines"])
+    tables["order_lines"] = _with_user_columns(_with_returns(tables["order_lines"]))
     folder = write_folder(tmp_path / "user_csv", tables, fmt="csv")
-    cfg = tiny_config(tiny_world).model_copy(update={"business_units": list(KEYS.values())})
+    extra = {"extra_numeric": ["list_hint"], "extra_categorical": ["channel"]}
+    raw = {**tiny_config(tiny_world).model_dump(), "business_units": list(KEYS.values())}
+    cfg = PricingConfig.model_validate({**raw, "features": extra})
     defs = build_defs(cfg, source_uri=str(folder))
     instance = dg.DagsterInstance.ephemeral()
     assert _run(defs, INPUTS, instance=instance).success
@@ -287,6 +290,13 @@ def test_user_style_csv_runs_end_to_end_with_names_ids_and_returns(
     assert not line["order_line_id"].str.ends_with("-R").any()  # returns are not recommended
     orders = query_warehouse("SELECT * FROM pricing.order_lines")
     assert (orders["quantity"] < 0).sum() > 0  # the returns are kept in the table, as they are
+    # the declared user columns are model features of the served bundle
+    champ = MLflowTracker().champion(model_name("north_america"))
+    assert champ is not None  # the shipped tiny world's candidate passes its gates
+    bundle = MLflowTracker().load_model(champ.model_uri)
+    assert bundle.point.features[-2:] == ["user_list_hint", "user_channel_code"]
+    assert bundle.encoders.extra_categorical == ("channel",)
+    assert set(line["model_version"]) == {champ.version}
 
 
 # --- a second, deliberately different world: the segment median is optimal --------------
@@ -350,3 +360,86 @@ def test_segment_world_end_to_end_every_business_unit_is_served(salesml_home, ti
         "WHERE component = 'point' AND model = 'candidate' AND metric LIKE 'mse_vs_rule%'"
     )
     assert metrics.height == 2 * len(cfg.business_units)
+
+
+# --- extra user columns ------------------------------------------------------------------
+
+
+def _with_user_columns(lines: pl.DataFrame) -> pl.DataFrame:
+    """Two extra columns a user might have: a numeric ``list_hint`` and a ``channel``."""
+    row = pl.int_range(pl.len())
+    return lines.with_columns(
+        list_hint=(pl.col("list_price") * 0.01).round(2),
+        channel=pl.when(row % 3 == 0).then(pl.lit("web")).otherwise(pl.lit("partner")),
+    )
+
+
+def test_declared_extra_columns_become_namespaced_features(tiny_world):
+    from pricing_assets.config import config_from_dict
+    from pricing_assets.features import build_line_features, feature_list
+    from pricing_assets.models import fit_point_models
+
+    raw = {
+        **tiny_config(tiny_world).model_dump(),
+        "features": {"extra_numeric": ["list_hint"], "extra_categorical": ["channel"]},
+    }
+    cfg = config_from_dict(raw).bu("na")
+    x = cfg.features
+    lines = _with_user_columns(tiny_world.order_lines)
+    clean = _validate(
+        {"order_lines": lines, "quotes": tiny_world.quotes},
+        ["na", "emea"],
+    )
+    feats = build_line_features(
+        clean["order_lines"], "na", TINY_CUTOFF, 30, 60, x.extra_numeric, x.extra_categorical
+    )
+    assert (
+        feats["channel"].to_list()[:3]
+        == lines.filter(pl.col("bu_id") == "na")
+        .sort("order_date", "order_line_id")["channel"]
+        .to_list()[:3]
+    )  # the user's column is kept as it is
+    assert set(feats["user_channel_code"].unique()) == {0.0, 1.0}  # partner, web
+    assert (feats["user_list_hint"] == feats["list_hint"]).all()
+    columns = feature_list(x.extra_numeric, x.extra_categorical)
+    assert columns[-2:] == ["user_list_hint", "user_channel_code"]
+    small = cfg.model.model_copy(update={"n_estimators": 20, "rf_estimators": 10})
+    point = fit_point_models(feats.filter(pl.col("split") == "train"), small, columns)
+    assert point.features == columns and len(point.predict(feats)) == feats.height
+
+
+def test_declared_but_missing_or_non_numeric_extra_columns_are_named(tiny_world):
+    from shared.validation import DataContractError
+
+    lines = _with_user_columns(tiny_world.order_lines)
+    with pytest.raises(DataContractError) as err:
+        from pricing_assets.schemas import validate_inputs
+
+        validate_inputs(
+            {"order_lines": lines, "quotes": tiny_world.quotes},
+            ["na", "emea"],
+            extra_numeric=["channel", "margin_hint"],
+            extra_categorical=["segment_code_x"],
+        )
+    text = str(err.value)
+    assert "column 'margin_hint': missing column declared in features.extra_numeric" in text
+    assert "column 'segment_code_x': missing column declared in features.extra_categorical" in text
+    assert "column 'channel': features.extra_numeric column is String, not numeric" in text
+
+
+def test_an_input_column_named_like_a_derived_feature_is_never_overwritten(tiny_world):
+    from pricing_assets.config import config_from_dict
+    from shared.config import ConfigError
+    from shared.validation import DataContractError
+
+    lines = tiny_world.order_lines.with_columns(log_qty=pl.lit(1.0), discount=pl.lit(0.1))
+    with pytest.raises(DataContractError) as err:
+        _validate({"order_lines": lines, "quotes": tiny_world.quotes}, ["na", "emea"])
+    text = str(err.value)
+    assert "column 'log_qty': a column of this name is derived by pricing" in text
+    assert "column 'discount'" in text
+    raw = tiny_config(tiny_world).model_dump()
+    with pytest.raises(ConfigError, match="'quantity' is a contract or derived"):
+        config_from_dict({**raw, "features": {"extra_numeric": ["quantity"]}})
+    with pytest.raises(ConfigError, match="location-wide"):
+        config_from_dict({**raw, "defaults": {"features": {"extra_numeric": ["x"]}}})
