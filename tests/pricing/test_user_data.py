@@ -297,6 +297,9 @@ def test_user_style_csv_runs_end_to_end_with_names_ids_and_returns(
     assert bundle.point.features[-2:] == ["user_list_hint", "user_channel_code"]
     assert bundle.encoders.extra_categorical == ("channel",)
     assert set(line["model_version"]) == {champ.version}
+    card = salesml_home / "reports" / "pricing" / model_name("north_america")
+    card = card / f"north_america__{TINY_CUTOFF}" / "model_card.md"
+    assert "user_channel_code" in card.read_text()  # the card lists the model's columns
 
 
 # --- a second, deliberately different world: the segment median is optimal --------------
