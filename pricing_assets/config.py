@@ -18,15 +18,20 @@ from shared.config import (
     PositiveDays,
     StrictModel,
     load_yaml_config,
+    partition_key_list,
     validate_config,
 )
-from shared.partitions import CutoffList, validate_name
+from shared.partitions import CutoffList, partition_key, validate_name
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
 ENV_VAR = "SALESML_PRICING_CONFIG"
 
 BuId = Annotated[str, AfterValidator(lambda v: validate_name(v, "bu_id"))]
 """``shared.config.BuId`` whose errors say ``bu_id`` (a business unit name)."""
+BuIds = partition_key_list("bu_id")
+"""Business units as keys (``north_america``) or as the data spells them (``North America``),
+each mapped by :func:`shared.partitions.partition_key`; unusable or colliding names are
+reported at once, in one line."""
 
 
 class Guardrails(StrictModel):
@@ -74,6 +79,39 @@ class ModelSettings(StrictModel):
     num_threads: int = Field(1, ge=1)
 
 
+class ExtraFeatures(StrictModel):
+    """Extra user columns of ``order_lines`` declared as model features (location-wide, the
+    top-level ``features`` key). In the models they are ``user_<col>`` (numeric) and
+    ``user_<col>_code`` (categorical, coded on training lines); the user's own columns are
+    never overwritten. A declared column missing from the data is a named contract error."""
+
+    extra_numeric: list[str] = Field(default_factory=list)
+    extra_categorical: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names(self) -> ExtraFeatures:
+        from pricing_assets.features import DERIVED_COLUMNS
+        from pricing_assets.schemas import OrderLinesSchema
+
+        cols = [*self.extra_numeric, *self.extra_categorical]
+        contract = set(OrderLinesSchema.to_schema().columns) | DERIVED_COLUMNS
+        problems = [
+            f"{c!r} is declared twice" for c in sorted({c for c in cols if cols.count(c) > 1})
+        ]
+        problems += [
+            f"{c!r} is a contract or derived pricing column (already used)"
+            for c in cols
+            if c in contract
+        ]
+        if problems:
+            raise ValueError(f"features: {'; '.join(problems)}")
+        return self
+
+    def columns_by_kind(self) -> tuple[list[str], list[str]]:
+        """``(extra_numeric, extra_categorical)``."""
+        return list(self.extra_numeric), list(self.extra_categorical)
+
+
 class BUConfig(StrictModel):
     """Everything one business unit's partitions use."""
 
@@ -83,18 +121,23 @@ class BUConfig(StrictModel):
     coverage: Coverage = Field(default_factory=Coverage)
     deal_target: Literal["median", "expected_margin"] = "median"
     model: ModelSettings = Field(default_factory=ModelSettings)
+    features: ExtraFeatures = Field(default_factory=ExtraFeatures)  # set from the top level
 
 
 class PricingConfig(StrictModel):
     """The pricing location: business units, cutoffs, world, per-BU settings."""
 
-    business_units: list[BuId]
+    business_units: BuIds
     cutoffs: Annotated[CutoffList, Field(min_length=1)]
     world_size: str = "demo"
     world_seed: int = 42
     # off: a row breaking a row-level input rule fails the inputs step (nothing written);
     # on: such rows go to the location's quarantine table with the rule, the rest continues
     quarantine_bad_rows: bool = False
+    # shipped: world.py's line-level discount signal; segment_median: the optimal discount is
+    # the segment median plus noise (the rule baseline is near-optimal)
+    world_variant: Literal["shipped", "segment_median"] = "shipped"
+    features: ExtraFeatures = Field(default_factory=ExtraFeatures)
     defaults: dict[str, Any] = Field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -112,6 +155,16 @@ class PricingConfig(StrictModel):
     def _month_ends(cls, v: list) -> list:
         return _CUTOFFS.validate_python(v)
 
+    @field_validator("overrides", mode="before")
+    @classmethod
+    def _override_keys(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v  # pydantic reports the wrong type
+        keys = [partition_key(k) if isinstance(k, str) else k for k in v]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"overrides name one business unit twice: {sorted(v)}")
+        return dict(zip(keys, v.values(), strict=True))
+
     @model_validator(mode="after")
     def _bus(self) -> PricingConfig:
         unknown = set(self.overrides) - set(self.business_units)
@@ -122,12 +175,21 @@ class PricingConfig(StrictModel):
         return self
 
     def bu(self, bu_id: str) -> BUConfig:
-        """The complete configuration of one business unit (defaults + overrides)."""
+        """The complete configuration of one business unit (defaults + overrides), by its
+        key (``north_america``) or as the data spells it (``North America``)."""
+        bu_id = partition_key(bu_id)
         if bu_id not in self.business_units:
             raise KeyError(f"bu_id {bu_id!r} is not configured; known: {self.business_units}")
         merged = _deep_merge(self.defaults, self.overrides.get(bu_id, {}))
+        if "features" in merged:
+            raise ValueError(
+                f"pricing config for bu_id {bu_id!r}: `features` is location-wide (one "
+                "order_lines table); set it at the top level, not in defaults/overrides"
+            )
         try:
-            return BUConfig.model_validate({**merged, "bu_id": bu_id})
+            return BUConfig.model_validate(
+                {**merged, "bu_id": bu_id, "features": self.features.model_dump()}
+            )
         except Exception as err:
             raise ValueError(f"pricing config for bu_id {bu_id!r} is invalid: {err}") from err
 

@@ -26,6 +26,7 @@ For one business unit and cutoff ``C`` every line dated ``<= C`` gets:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -60,6 +61,51 @@ FEATURES = [
 ]
 TE_SMOOTHING = 20.0
 TE_FOLDS = 5
+USER_PREFIX = "user_"
+DERIVED_COLUMNS = frozenset(
+    {"discount", "line_value", "deal_value", "deal_lines", "split", "bu_name", *FEATURES}
+    - {"quantity"}  # a contract column used as it is
+)
+"""Columns pricing derives from the contract columns: an input column of one of these names
+would be overwritten, so validation rejects it (rename or drop it)."""
+
+
+def extra_feature_names(
+    extra_numeric: Sequence[str] = (), extra_categorical: Sequence[str] = ()
+) -> list[str]:
+    """Model columns of declared extra user columns, namespaced so they never overwrite a
+    user's column: ``user_<col>`` (numeric, as given) and ``user_<col>_code`` (categorical,
+    codes fitted on training lines, unseen values ``-1``)."""
+    return [f"{USER_PREFIX}{c}" for c in extra_numeric] + [
+        f"{USER_PREFIX}{c}_code" for c in extra_categorical
+    ]
+
+
+def feature_list(
+    extra_numeric: Sequence[str] = (), extra_categorical: Sequence[str] = ()
+) -> list[str]:
+    """:data:`FEATURES` plus the declared extra user features (:func:`extra_feature_names`)."""
+    return [*FEATURES, *extra_feature_names(extra_numeric, extra_categorical)]
+
+
+def split_returns(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The one returns rule of pricing: ``(sales, returns)`` of validated ``order_lines``.
+
+    A return / credit line (``quantity < 0``) is not a pricing decision: it is kept in the
+    ``order_lines`` table as the data has it, but excluded from every feature (customer
+    context, deal value and size), from discount training and evaluation, and from the
+    recommendations. The line it gives back keeps its own discount as observed: a return
+    is never netted into the original line (its price was the decision, whatever came back
+    later). Zero quantities and non-positive prices never get here (validation rejects them).
+    """
+    returned = pl.col("quantity") < 0
+    return lines.filter(~returned), lines.filter(returned)
+
+
+def return_line_count(lines: pl.DataFrame, bu_id: str, cutoff: date) -> int:
+    """Return lines of ``bu_id`` dated ``<= cutoff`` that :func:`split_returns` leaves out."""
+    mine = lines.filter((pl.col("bu_id") == bu_id) & (pl.col("order_date") <= cutoff))
+    return split_returns(mine)[1].height
 
 
 def with_target(lines: pl.DataFrame) -> pl.DataFrame:
@@ -162,6 +208,7 @@ class LineEncoders:
     categories: dict[str, list[Any]]
     target: dict[str, dict[str, float]]
     prior: float
+    extra_categorical: tuple[str, ...] = ()  # declared user columns, coded like CATEGORICAL
 
     def codes(self, frame: pl.DataFrame, src: str) -> pl.Series:
         mapping = {v: i for i, v in enumerate(self.categories[src])}
@@ -185,6 +232,14 @@ class LineEncoders:
                 pl.Series(dst, self.target_values(frame, src))
                 for src, dst in TARGET_ENCODED.items()
             ],
+            *[
+                self.codes(frame, src).cast(pl.Float64).alias(dst)
+                for src, dst in zip(
+                    self.extra_categorical,
+                    extra_feature_names((), self.extra_categorical),
+                    strict=True,
+                )
+            ],
         )
 
 
@@ -200,19 +255,26 @@ def _smoothed_means(
     return (s + smoothing * prior) / (n + smoothing)
 
 
-def fit_encoders(frame: pl.DataFrame, train_mask: np.ndarray) -> LineEncoders:
+def fit_encoders(
+    frame: pl.DataFrame, train_mask: np.ndarray, extra_categorical: Sequence[str] = ()
+) -> LineEncoders:
     """:class:`LineEncoders` from the rows of ``frame`` (with ``discount``) where
-    ``train_mask`` holds."""
+    ``train_mask`` holds; ``extra_categorical``: declared user columns coded too."""
     train = frame.filter(pl.Series(train_mask))
     y = train["discount"].to_numpy()
     prior = float(y.mean()) if y.size else float(np.nanmean(frame["discount"].to_numpy()))
-    categories = {src: sorted(set(train[src].to_list())) for src in CATEGORICAL}
+    categories = {
+        src: sorted(set(train[src].drop_nulls().to_list()))
+        if src in extra_categorical
+        else sorted(set(train[src].to_list()))
+        for src in [*CATEGORICAL, *extra_categorical]
+    }
     target: dict[str, dict[str, float]] = {}
     for src in TARGET_ENCODED:
         values, ids = np.unique(train[src].cast(pl.Utf8).to_numpy(), return_inverse=True)
         means = _smoothed_means(ids.astype(np.int64), y, values.size, prior, TE_SMOOTHING)
         target[src] = dict(zip(values.tolist(), means.tolist(), strict=True))
-    return LineEncoders(categories, target, prior)
+    return LineEncoders(categories, target, prior, tuple(extra_categorical))
 
 
 def target_encode(
@@ -244,22 +306,29 @@ def build_line_features(
     cutoff: date,
     holdout_days: int = 30,
     calibration_days: int = 60,
+    extra_numeric: Sequence[str] = (),
+    extra_categorical: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """Features of every line of ``bu_id`` dated ``<= cutoff`` (see the module docstring).
+    """Features of every sale line of ``bu_id`` dated ``<= cutoff`` (see the module
+    docstring; return lines are left out by :func:`split_returns`).
 
     Args:
         lines: validated ``order_lines`` (any business units).
         bu_id: the business unit of this partition.
         cutoff: the partition's cutoff; later lines are ignored.
+        extra_numeric, extra_categorical: declared user columns (config ``features``),
+            added as :func:`extra_feature_names` (the user's columns are kept as they are).
 
     Returns:
-        The contract columns plus ``discount``, ``split`` and :data:`FEATURES`,
+        The input columns plus ``discount``, ``split`` and :func:`feature_list`,
         sorted by ``order_date, order_line_id``.
     """
-    bu = lines.filter((pl.col("bu_id") == bu_id) & (pl.col("order_date") <= cutoff))
+    bu, _ = split_returns(
+        lines.filter((pl.col("bu_id") == bu_id) & (pl.col("order_date") <= cutoff))
+    )
     if bu.height == 0:
         raise ValueError(
-            f"no order lines for bu_id {bu_id!r} on or before {cutoff}: check the source "
+            f"no sale lines for bu_id {bu_id!r} on or before {cutoff}: check the source "
             "and the configured cutoffs"
         )
     bu = with_target(bu).sort("order_date", "order_line_id")
@@ -272,8 +341,11 @@ def build_line_features(
         )
     ctx = customer_context(bu)
     bu = bu.join(ctx, on=["customer_id", "order_date"], how="left", maintain_order="left")
-    encoders = fit_encoders(bu, train_mask)
+    encoders = fit_encoders(bu, train_mask, extra_categorical)
     cols = {dst: encoders.codes(bu, src) for src, dst in CATEGORICAL.items()}
+    user = extra_feature_names(extra_numeric, extra_categorical)
+    for src, dst in zip([*extra_numeric, *extra_categorical], user, strict=True):
+        cols[dst] = bu[src] if src in extra_numeric else encoders.codes(bu, src)
     for src, dst in TARGET_ENCODED.items():
         cols[dst] = pl.Series(dst, target_encode(bu, src, train_mask, encoders))
     return bu.with_columns(
@@ -282,7 +354,7 @@ def build_line_features(
         log_list_price=pl.col("list_price").log(),
         log_line_value=pl.col("line_value").log1p(),
         log_deal_value=pl.col("deal_value").log1p(),
-    ).with_columns(pl.col(c).cast(pl.Float64) for c in FEATURES)
+    ).with_columns(pl.col(c).cast(pl.Float64) for c in [*FEATURES, *user])
 
 
 def matrix(frame: pl.DataFrame, features: list[str] | None = None) -> np.ndarray:

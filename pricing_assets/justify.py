@@ -77,9 +77,16 @@ def justify_holdout(model, line_features: pl.DataFrame, bu: str, cutoff) -> pl.D
 
 
 def model_card(
-    metrics: pl.DataFrame, name: str, bu: str, cutoff: date, gates_markdown: str, link: str
+    metrics: pl.DataFrame,
+    name: str,
+    bu: str,
+    cutoff: date,
+    gates_markdown: str,
+    link: str,
+    features: list[str] | None = None,
 ) -> dict:
-    """Content of the model card of one trained partition from its ``model_metrics``."""
+    """Content of the model card of one trained partition from its ``model_metrics``;
+    ``features``: the model columns (default :data:`FEATURES`, without declared extras)."""
     from pricing_assets.features import FEATURES
 
     return {
@@ -100,6 +107,6 @@ def model_card(
             for r in metrics.filter(pl.col("component") != "drift").to_dicts()
         },
         "gates_markdown": gates_markdown,
-        "features": FEATURES,
+        "features": list(features or FEATURES),
         "links": {"mlflow": link},
     }

@@ -74,6 +74,45 @@ class SegmentMedianRule:
 
 
 @dataclass
+class SegmentRangeRule:
+    """The rule baseline's 90 % range: the segment-median rule (the rule the gates compare
+    the candidate against) as the median, and per product family × customer tier the
+    empirical ``(1 - target) / 2`` and ``(1 + target) / 2`` quantiles of the fitting lines'
+    discounts as the bounds. Segments with fewer than ``min_rows`` lines (and unseen ones)
+    use the pooled quantiles. No model, no conformal correction: what it covers is measured
+    on the holdout (``covered_*`` columns of the recommendations)."""
+
+    median: SegmentMedianRule
+    bounds: pl.DataFrame
+    fallback: tuple[float, float]
+
+    @classmethod
+    def fit(cls, lines: pl.DataFrame, target: float = 0.90, min_rows: int = 20) -> SegmentRangeRule:
+        """Fit on ``lines`` (``product_family, customer_tier, discount``)."""
+        a = (1 - target) / 2
+        d = pl.col("discount")
+        bounds = (
+            lines.group_by(list(RULE_KEYS))
+            .agg(n=pl.len(), rule_lower=d.quantile(a), rule_upper=d.quantile(1 - a))
+            .filter(pl.col("n") >= min_rows)
+            .drop("n")
+        )
+        pooled = (float(lines["discount"].quantile(a)), float(lines["discount"].quantile(1 - a)))
+        return cls(SegmentMedianRule.fit(lines), bounds, pooled)
+
+    def predict(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``lower/median/upper_discount, calibration_group`` per row of ``frame`` (never crossing)."""
+        b = frame.select(RULE_KEYS).join(
+            self.bounds, on=list(RULE_KEYS), how="left", maintain_order="left"
+        )
+        own = b["rule_lower"].is_not_null().to_numpy()
+        groups = np.where(own, "rule:segment", "rule:pooled")
+        lo = b["rule_lower"].fill_null(self.fallback[0]).to_numpy()
+        hi = b["rule_upper"].fill_null(self.fallback[1]).to_numpy()
+        return _ordered(lo, self.median.predict(frame), hi, groups)
+
+
+@dataclass
 class PointModels:
     """The candidate (LightGBM), its RandomForest baseline and the segment-median rule."""
 
@@ -94,9 +133,13 @@ class PointModels:
         }
 
 
-def fit_point_models(train: pl.DataFrame, settings: ModelSettings) -> PointModels:
-    """Fit LightGBM, the RandomForest baseline and the rule on training rows."""
-    X, y = matrix(train), train["discount"].to_numpy()
+def fit_point_models(
+    train: pl.DataFrame, settings: ModelSettings, features: list[str] | None = None
+) -> PointModels:
+    """Fit LightGBM, the RandomForest baseline and the rule on training rows, on
+    ``features`` (default :data:`FEATURES`; with declared user features, ``feature_list``)."""
+    features = list(features or FEATURES)
+    X, y = matrix(train, features), train["discount"].to_numpy()
     model = lgb.LGBMRegressor(objective="regression", **lgbm_params(settings)).fit(X, y)
     rf = RandomForestRegressor(
         n_estimators=settings.rf_estimators,
@@ -106,7 +149,7 @@ def fit_point_models(train: pl.DataFrame, settings: ModelSettings) -> PointModel
         n_jobs=settings.num_threads,
         random_state=settings.seed,
     ).fit(np.nan_to_num(X, nan=-1.0), y)
-    return PointModels(model, _NanSafe(rf), SegmentMedianRule.fit(train))
+    return PointModels(model, _NanSafe(rf), SegmentMedianRule.fit(train), features)
 
 
 class _NanSafe:
@@ -254,8 +297,11 @@ def fit_range_model(
     settings: ModelSettings,
     confidence: float = 0.90,
     mondrian_min_rows: int = 200,
+    features: list[str] | None = None,
 ) -> RangeModel:
-    """Quantile LightGBMs on ``train``, conformalized on the time-ordered ``calibration`` slice."""
+    """Quantile LightGBMs on ``train``, conformalized on the time-ordered ``calibration`` slice
+    (model columns ``features``, default :data:`FEATURES`)."""
+    features = list(features or FEATURES)
     from mapie.regression import ConformalizedQuantileRegressor
 
     if calibration.height < 20:
@@ -264,13 +310,13 @@ def fit_range_model(
             "conformal correction is estimable"
         )
     a = (1 - confidence) / 2
-    X, y = matrix(train), train["discount"].to_numpy()
+    X, y = matrix(train, features), train["discount"].to_numpy()
     params = lgbm_params(settings)
     estimators = [
         lgb.LGBMRegressor(objective="quantile", alpha=q, **params).fit(X, y)
         for q in (a, 1 - a, 0.5)
     ]
-    Xc, yc = matrix(calibration), calibration["discount"].to_numpy()
+    Xc, yc = matrix(calibration, features), calibration["discount"].to_numpy()
     fam = calibration["product_family"].to_numpy().astype(str)
     groups: dict[str, np.ndarray] = {"*": np.ones(len(yc), dtype=bool)}
     for g in np.unique(fam):
@@ -283,7 +329,7 @@ def fit_range_model(
             estimators, confidence_level=confidence, prefit=True
         ).conformalize(Xc[idx], yc[idx])
         residuals[g] = (raw[idx, 0] - yc[idx], yc[idx] - raw[idx, 1])
-    return RangeModel(estimators, confidence, mapie, residuals, list(FEATURES))
+    return RangeModel(estimators, confidence, mapie, residuals, features)
 
 
 def coverage_table(

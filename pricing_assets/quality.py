@@ -24,6 +24,7 @@ from pricing_assets import win as pwin
 from pricing_assets.config import PricingConfig, load_config
 from pricing_assets.features import build_line_features
 from shared import metrics as M
+from shared.gates import Gate, paired_gate
 
 
 @dataclass
@@ -34,16 +35,34 @@ class WorldQuality:
     results: list[training.PartitionResult]
 
 
+def truth_vs_rule_gate(res: training.PartitionResult) -> Gate:
+    """``point_vs_rule`` judged for the truth-like model (the true median ``q50`` of each
+    holdout line) instead of the candidate: the gate must let the truth pass."""
+    hold = res.holdout
+    y = hold["discount"].to_numpy()
+    truth, rule = hold["q50"].to_numpy(), res.point.rule.predict(hold)
+    diff, se = M.paired_loss_difference(
+        (truth - y) ** 2, (rule - y) ** 2, hold["deal_id"].to_numpy()
+    )
+    return paired_gate("point_vs_rule", diff, se, "the segment-median rule", higher_is_better=False)
+
+
 def evaluate_world(
     size: str = "demo",
     seed: int = 42,
     cutoff: date = date(2024, 6, 30),
     cfg: PricingConfig | None = None,
+    variant: str = "shipped",
 ) -> WorldQuality:
+    """Train every business unit of the world (``size``, ``seed``, ``variant``) at
+    ``cutoff`` and judge it against the truth (see the module docstring). ``per_bu`` also
+    has each unit's gate verdicts (``gates_passed``, ``point_vs_rule_passed``,
+    ``coverage_passed``, the point-vs-rule MSE difference and its SE) and the verdict of
+    ``point_vs_rule`` for the truth-like model (``truth_vs_rule_passed``)."""
     from pricing_assets.world import generate_world
 
     cfg = cfg or load_config()
-    world = generate_world(size, seed)
+    world = generate_world(size, seed, variant)
     results, per_bu, holds, quotes = [], [], [], []
     for bu in world.business_units:
         t0 = time.perf_counter()
@@ -87,7 +106,8 @@ def evaluate_world(
                 "logistic_auc": res.metric("win", "logistic", "roc_auc"),
                 "oracle_auc": res.metric("win", "oracle", "roc_auc"),
                 "rho": res.rho,
-                "gates_passed": float(training.promotion_gates(res.metrics, bcfg).passed),
+                "rule_baseline_coverage": rule_baseline_coverage(feats, bcfg.coverage.target),
+                **_verdicts(res, bcfg),
             }
         )
     hold = pl.concat(holds, how="diagonal_relaxed")
@@ -116,3 +136,65 @@ def evaluate_world(
         "oracle_brier_skill": M.brier_skill(y, q["true_win_prob"].to_numpy()),
     }
     return WorldQuality(summary, coverage, pl.DataFrame(per_bu), results)
+
+
+def rule_baseline_coverage(features: pl.DataFrame, target: float = 0.90) -> float:
+    """Holdout coverage of the rule baseline's range (:class:`pricing_assets.models.
+    SegmentRangeRule` fitted on the lines before the holdout, as it serves)."""
+    rule = pm.SegmentRangeRule.fit(features.filter(pl.col("split") != "holdout"), target)
+    hold = features.filter(pl.col("split") == "holdout")
+    r = rule.predict(hold)
+    return M.interval_coverage(
+        hold["discount"].to_numpy(), r["lower_discount"].to_numpy(), r["upper_discount"].to_numpy()
+    )
+
+
+def _verdicts(res: training.PartitionResult, bcfg) -> dict[str, float]:
+    gates = training.promotion_gates(res.metrics, bcfg)
+    by_name = {g.name: g for g in gates.gates}
+    truth = truth_vs_rule_gate(res)
+    return {
+        "gates_passed": float(gates.passed),
+        "point_vs_rule_passed": float(by_name["point_vs_rule"].passed),
+        "coverage_passed": float(by_name["holdout_coverage"].passed),
+        "mse_vs_rule_diff": res.metric("point", "lightgbm", "mse_vs_rule_diff"),
+        "mse_vs_rule_se": res.metric("point", "lightgbm", "mse_vs_rule_se"),
+        "point_vs_rule_z": res.metric("point", "lightgbm", "mse_vs_rule_diff")
+        / res.metric("point", "lightgbm", "mse_vs_rule_se"),
+        "truth_vs_rule_passed": float(truth.passed),
+        "truth_mse_vs_rule_diff": float(truth.value),
+        "truth_vs_rule_z": float(truth.value / truth.threshold),
+    }
+
+
+def main(argv: list[str]) -> None:
+    """``python -m pricing_assets.quality [size] [seed] [variant]``: print the summary and
+    the per-business-unit coverage, MAE and gate verdicts (default ``demo 42 shipped``)."""
+    size = argv[0] if argv else "demo"
+    seed = int(argv[1]) if len(argv) > 1 else 42
+    variant = argv[2] if len(argv) > 2 else "shipped"
+    t0 = time.perf_counter()
+    q = evaluate_world(size, seed, variant=variant)
+    print(f"world {size}/{seed}/{variant}: {time.perf_counter() - t0:.1f} s")
+    for k, v in q.summary.items():
+        print(f"{k:28s} {v:.4f}")
+    with pl.Config(tbl_cols=30, tbl_width_chars=250, float_precision=5):
+        print(
+            q.per_bu.drop(
+                "seconds",
+                "win_auc",
+                "logistic_auc",
+                "oracle_auc",
+                "rho",
+                "rf_mae",
+                "mse_vs_rule_diff",
+                "mse_vs_rule_se",
+                "truth_mse_vs_rule_diff",
+            )
+        )
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

@@ -266,6 +266,7 @@ def recommend(
                 c
                 for c in (
                     "bu_id",
+                    "bu_name",
                     "deal_id",
                     "customer_id",
                     "order_date",

@@ -18,6 +18,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from shared.partitions import partition_key, partition_keys
 from shared.validation import (
     MAX_EXAMPLES,
     DataContractError,
@@ -30,12 +31,15 @@ from shared.validation import (
 
 LINE_KEYS = ["bu_id", "order_line_id"]
 QUOTE_KEYS = ["bu_id", "quote_id"]
+ID_COLUMNS = ("order_line_id", "deal_id", "customer_id", "quote_id", "product_id")
+"""Identifier columns: integers or strings in the data, text from validation on (``123`` →
+``"123"``; ``"000123"`` keeps its zeros end to end, a CSV source reads them as text)."""
 
 
 class OrderLinesSchema(pa.DataFrameModel):
     """One row per order line; ``discount = 1 - sell_price / list_price``."""
 
-    bu_id: str = pa.Field(str_matches=r"^[a-z0-9_-]+$")
+    bu_id: str  # as the data spells it; validate_inputs maps it to its key (bu_name keeps it)
     deal_id: str
     order_line_id: str
     customer_id: str
@@ -46,7 +50,7 @@ class OrderLinesSchema(pa.DataFrameModel):
     order_date: date
     list_price: float = pa.Field(gt=0)
     sell_price: float = pa.Field(gt=0)
-    quantity: float = pa.Field(gt=0)
+    quantity: float  # < 0: a return line (features.split_returns); 0 is rejected
     unit_cost: Optional[float] = pa.Field(nullable=True, ge=0)  # noqa: UP045
     floor_price: Optional[float] = pa.Field(nullable=True, ge=0)  # noqa: UP045
 
@@ -58,7 +62,7 @@ class OrderLinesSchema(pa.DataFrameModel):
 class QuotesSchema(pa.DataFrameModel):
     """One row per closed quote (won or lost)."""
 
-    bu_id: str = pa.Field(str_matches=r"^[a-z0-9_-]+$")
+    bu_id: str  # as the data spells it; validate_inputs maps it to its key (bu_name keeps it)
     quote_id: str
     customer_id: str
     quote_date: date
@@ -152,6 +156,76 @@ def unknown_value_violation(
     )
 
 
+def id_type_violations(df: pl.DataFrame, table: str, keys: Sequence[str]) -> list[Violation]:
+    """Id columns (:data:`ID_COLUMNS`) that are neither integers nor strings (e.g. floats:
+    ``123.0`` is not the id ``123`` and a leading zero is already lost)."""
+    out = []
+    for col in ID_COLUMNS:
+        dtype = df.schema.get(col)
+        if dtype is None or dtype.is_integer() or dtype == pl.String:
+            continue
+        examples = df.select([c for c in dict.fromkeys([*keys, col]) if c in df.columns])
+        out.append(
+            Violation(
+                table,
+                col,
+                f"id must be an integer or a string, not {dtype} (export ids as text)",
+                df.height,
+                examples.head(MAX_EXAMPLES).to_dicts(),
+            )
+        )
+    return out
+
+
+def ids_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every :data:`ID_COLUMNS` column it has cast to text (``123`` → ``"123"``)."""
+    return frame.with_columns(pl.col(c).cast(pl.String) for c in ID_COLUMNS if c in frame.columns)
+
+
+def bu_keys(tables: Mapping[str, pl.DataFrame]) -> tuple[dict[str, str], list[Violation]]:
+    """Partition key of every business-unit name in the ``bu_id`` columns of ``tables``
+    (:func:`shared.partitions.partition_keys`: ``"North America"`` → ``north_america``,
+    ``"APAC "`` → ``apac``). Unusable names and different names sharing a key give one
+    violation per table holding them, each message listing every such name at once."""
+    values = {
+        t: set(df.get_column("bu_id").drop_nulls().cast(pl.String).unique().to_list())
+        for t, df in tables.items()
+        if "bu_id" in df.columns
+    }
+    names = sorted(set().union(*values.values()))
+    try:
+        return partition_keys(names, "bu_id"), []
+    except ValueError as err:
+        keys = [partition_key(n) for n in names]
+        bad = {n for n, k in zip(names, keys, strict=True) if keys.count(k) > 1 or not _usable(n)}
+        out = []
+        for t, df in tables.items():
+            mine = sorted(values.get(t, set()) & bad)
+            if mine:
+                rows = df.filter(pl.col("bu_id").cast(pl.String).is_in(mine))
+                out.append(
+                    Violation(t, "bu_id", str(err), rows.height, rows.head(MAX_EXAMPLES).to_dicts())
+                )
+        return {}, out
+
+
+def _usable(name: str) -> bool:
+    try:
+        partition_keys([name], "bu_id")
+    except ValueError:
+        return False
+    return True
+
+
+def with_bu_keys(frame: pl.DataFrame, keys: Mapping[str, str]) -> pl.DataFrame:
+    """``bu_id`` as its partition key and the data's spelling beside it in ``bu_name``."""
+    name = pl.col("bu_id").cast(pl.String)
+    return frame.with_columns(
+        name.replace_strict(dict(keys), default=None, return_dtype=pl.String).alias("bu_id"),
+        name.alias("bu_name"),
+    )
+
+
 def rule_violation(
     df: pl.DataFrame, bad: pl.Expr, table: str, column: str, rule: str, keys: Sequence[str]
 ) -> Violation | None:
@@ -162,27 +236,85 @@ def rule_violation(
     return row_violation(df, bad, table, column, rule, [*keys, *needed])
 
 
+def user_column_violations(
+    lines: pl.DataFrame, extra_numeric: Sequence[str] = (), extra_categorical: Sequence[str] = ()
+) -> list[Violation]:
+    """Input columns named like a column pricing derives (they would be overwritten), and
+    declared extra feature columns that are missing or (numeric ones) not numeric."""
+    from pricing_assets.features import DERIVED_COLUMNS
+
+    out = [
+        Violation(
+            "order_lines",
+            c,
+            "a column of this name is derived by pricing and would be overwritten: rename or "
+            "drop it (declare it in config features.extra_numeric/extra_categorical under "
+            "another name to use it)",
+            lines.height,
+            [],
+        )
+        for c in lines.columns
+        if c in DERIVED_COLUMNS
+    ]
+    for kind, cols in (("extra_numeric", extra_numeric), ("extra_categorical", extra_categorical)):
+        for c in cols:
+            if c not in lines.columns:
+                out.append(
+                    Violation(
+                        "order_lines", c, f"missing column declared in features.{kind}", 0, []
+                    )
+                )
+            elif kind == "extra_numeric" and not lines.schema[c].is_numeric():
+                out.append(
+                    Violation(
+                        "order_lines",
+                        c,
+                        f"features.extra_numeric column is {lines.schema[c]}, not numeric",
+                        lines.height,
+                        lines.select(*LINE_KEYS, c).head(MAX_EXAMPLES).to_dicts(),
+                    )
+                )
+    return out
+
+
 def validate_inputs(
-    tables: Mapping[str, pl.DataFrame], business_units: Sequence[str], as_of: date | None = None
+    tables: Mapping[str, pl.DataFrame],
+    business_units: Sequence[str],
+    as_of: date | None = None,
+    extra_numeric: Sequence[str] = (),
+    extra_categorical: Sequence[str] = (),
 ) -> dict[str, pl.DataFrame]:
     """Validate ``order_lines`` and ``quotes``; return them coerced to contract types.
 
     Rejects (with the count and examples of offending rows): missing or
-    non-positive prices or quantity, sell price above list price, unknown
-    ``bu_id``, duplicate keys, unknown quote outcomes, close before quote, and
-    (when ``as_of`` is given) dates after the data's as-of date.
+    non-positive prices (return lines too: their sign is on ``quantity``), zero or
+    missing quantity (``quantity < 0`` is a return, accepted), id columns that are
+    neither integers nor strings, sell price above list price, unknown
+    ``bu_id``, duplicate keys, unknown quote outcomes, close before quote,
+    (when ``as_of`` is given) dates after the data's as-of date, input columns named
+    like derived ones, and declared extra feature columns (config ``features``) that are
+    missing or, numeric ones, not numeric.
 
     Raises:
         DataContractError: listing every violation found in both tables.
     """
     violations: list[Violation | None] = []
+    # ids before the contract coerces them to text: a float id has already lost its zeros
+    raw_lines, raw_quotes = tables["order_lines"], tables["quotes"]
+    violations += id_type_violations(raw_lines, "order_lines", LINE_KEYS)
+    violations += id_type_violations(raw_quotes, "quotes", QUOTE_KEYS)
     lines, line_found = contract_frame(
-        tables["order_lines"], OrderLinesSchema, "order_lines", LINE_KEYS
+        ids_as_text(raw_lines), OrderLinesSchema, "order_lines", LINE_KEYS
     )
-    quotes, quote_found = contract_frame(tables["quotes"], QuotesSchema, "quotes", QUOTE_KEYS)
+    quotes, quote_found = contract_frame(
+        ids_as_text(raw_quotes), QuotesSchema, "quotes", QUOTE_KEYS
+    )
     violations += [*line_found, *quote_found]
     if lines is None or quotes is None:  # missing columns: the rules below cannot run
-        raise DataContractError([*line_found, *quote_found])
+        raise DataContractError([v for v in violations if v is not None])
+    violations += user_column_violations(lines, extra_numeric, extra_categorical)
+    keys, bad_names = bu_keys({"order_lines": lines, "quotes": quotes})
+    violations += bad_names
     violations.append(
         rule_violation(
             lines,
@@ -190,6 +322,16 @@ def validate_inputs(
             "order_lines",
             "sell_price",
             "sell_price above list_price",
+            LINE_KEYS,
+        )
+    )
+    violations.append(
+        rule_violation(
+            lines,
+            pl.col("quantity") == 0,
+            "order_lines",
+            "quantity",
+            "quantity is 0 (neither a sale nor a return, quantity < 0)",
             LINE_KEYS,
         )
     )
@@ -213,12 +355,19 @@ def validate_inputs(
             QUOTE_KEYS,
         )
     )
-    violations.append(
-        unknown_value_violation(lines, "bu_id", business_units, "order_lines", LINE_KEYS)
-    )
-    violations.append(
-        unknown_value_violation(quotes, "bu_id", business_units, "quotes", QUOTE_KEYS)
-    )
+    if not bad_names:  # names without a usable key are reported above, not as unknown
+        for table, frame, frame_keys in (
+            ("order_lines", lines, LINE_KEYS),
+            ("quotes", quotes, QUOTE_KEYS),
+        ):
+            keyed = with_bu_keys(frame, keys).with_columns(
+                pl.col("bu_id").fill_null(pl.col("bu_name"))
+            )
+            violations.append(
+                unknown_value_violation(
+                    keyed, "bu_id", business_units, table, [*frame_keys, "bu_name"]
+                )
+            )
     if "order_line_id" in lines.columns:
         violations.append(unique_violation(lines, ["order_line_id"], "order_lines"))
     if "quote_id" in quotes.columns:
@@ -234,8 +383,10 @@ def validate_inputs(
         if optional not in clean_lines.columns:
             clean_lines = clean_lines.with_columns(pl.lit(None, pl.Float64).alias(optional))
     return {
-        "order_lines": clean_lines.with_columns(pl.col("quantity").cast(pl.Float64)),
-        "quotes": quotes,
+        "order_lines": with_bu_keys(
+            clean_lines.with_columns(pl.col("quantity").cast(pl.Float64)), keys
+        ),
+        "quotes": with_bu_keys(quotes, keys),
     }
 
 

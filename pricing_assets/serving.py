@@ -99,6 +99,38 @@ def deal_frame(
     )
 
 
+LINE_CONTEXT = [
+    "bu_id",
+    "bu_name",
+    "deal_id",
+    "order_line_id",
+    "customer_id",
+    "product_id",
+    "product_family",
+    "customer_tier",
+    "region",
+    "order_date",
+    "list_price",
+    "quantity",
+    "unit_cost",
+    "floor_price",
+    "discount",
+    "calibration_group",
+]
+
+RULE_BASELINE = "rule-baseline"
+"""``model_version`` of recommendations served by :func:`recommend_rule_baseline`."""
+
+
+def _published(
+    features: pl.DataFrame, line_recs: pl.DataFrame, deal_recs: pl.DataFrame, cutoff: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    extra = [c for c in line_recs.columns if c not in LINE_CONTEXT and c not in features.columns]
+    context = [c for c in LINE_CONTEXT if c in line_recs.columns]  # bu_name: validated data
+    line_recs = line_recs.select([*context, *extra]).with_columns(cutoff_date=pl.lit(cutoff))
+    return line_recs, deal_recs.with_columns(cutoff_date=pl.lit(cutoff))
+
+
 def recommend_partition(
     features: pl.DataFrame,
     quotes: pl.DataFrame,
@@ -115,24 +147,40 @@ def recommend_partition(
     line_recs, deal_recs = rec.recommend(
         lines, cfg.guardrails, bundle.rho, bundle.win.at_row_discounts, deals, cfg.deal_target
     )
-    keep = [
-        "bu_id",
-        "deal_id",
-        "order_line_id",
-        "customer_id",
-        "product_id",
-        "product_family",
-        "customer_tier",
-        "region",
-        "order_date",
-        "list_price",
-        "quantity",
-        "unit_cost",
-        "floor_price",
-        "discount",
-        "calibration_group",
-    ]
-    extra = [c for c in line_recs.columns if c not in keep and c not in features.columns]
-    line_recs = line_recs.select([*keep, *extra]).with_columns(cutoff_date=pl.lit(cutoff))
-    deal_recs = deal_recs.with_columns(cutoff_date=pl.lit(cutoff))
-    return line_recs, deal_recs
+    return _published(features, line_recs, deal_recs, cutoff)
+
+
+def recommend_rule_baseline(
+    features: pl.DataFrame, cfg: BUConfig, cutoff: date
+) -> tuple[pl.DataFrame, pl.DataFrame, float]:
+    """Recommendations for the partition's latest deals when no model champion serves.
+
+    In: the partition's ``line_features``. The range is :class:`pricing_assets.models.
+    SegmentRangeRule` fitted on every line before the holdout window (train and
+    calibration); the within-deal correlation is estimated on the calibration lines; the
+    guardrails apply as for a model. There is no win model, so the deal target is the
+    median whatever ``deal_target`` says: ``optimal_discount`` is the median,
+    ``expected_margin_impact`` is 0 and the win probabilities / expected margins are null.
+    Out: ``(line_recs, deal_recs, rho)`` with the columns of :func:`recommend_partition`.
+    """
+    hold = features.filter(pl.col("split") == "holdout")
+    before = features.filter(pl.col("split") != "holdout")
+    if before.height == 0:
+        raise ValueError(
+            f"bu_id {cfg.bu_id!r}, cutoff {cutoff}: no line before the holdout window to fit "
+            "the rule baseline on"
+        )
+    rule = pm.SegmentRangeRule.fit(before, cfg.coverage.target)
+    cal = features.filter(pl.col("split") == "calibration")
+    rho = rec.estimate_within_deal_correlation(
+        pl.concat([cal, rule.predict(cal)], how="horizontal")
+    )
+    lines = pl.concat([hold, rule.predict(hold)], how="horizontal")
+    line_recs, deal_recs = rec.recommend(lines, cfg.guardrails, rho, deal_target="median")
+    no_win = ("p_win_median", "p_win_optimal", "expected_margin_median", "expected_margin_optimal")
+    deal_recs = deal_recs.with_columns(
+        optimal_discount=pl.col("median_discount"),
+        expected_margin_impact=pl.lit(0.0),
+        **{c: pl.lit(None, pl.Float64) for c in no_win},
+    )
+    return (*_published(features, line_recs, deal_recs, cutoff), rho)

@@ -19,7 +19,7 @@ from pricing_assets import models as pm
 from pricing_assets import recommend as rec
 from pricing_assets import win as pwin
 from pricing_assets.config import BUConfig
-from pricing_assets.features import LineEncoders, fit_encoders
+from pricing_assets.features import LineEncoders, feature_list, fit_encoders
 from pricing_assets.serving import PricingBundle, champion_point_comparison
 from shared import metrics as M
 from shared.drift import psi_frame
@@ -153,7 +153,8 @@ def fit_partition(
     s = cfg.model
     rows: list[dict] = []
     # point
-    point = pm.fit_point_models(train, s)
+    model_columns = feature_list(cfg.features.extra_numeric, cfg.features.extra_categorical)
+    point = pm.fit_point_models(train, s, model_columns)
     for r in pm.point_metrics(point, hold).to_dicts():
         rows += _rows(
             bu, cutoff, "point", r["model"], {k: v for k, v in r.items() if v is not None}
@@ -164,7 +165,7 @@ def fit_partition(
         rows += _rows(bu, cutoff, "point", "lightgbm", {"mse_diff_se": vs["mse_diff_se"]})
     # range
     rng_model = pm.fit_range_model(
-        train, cal, s, cfg.coverage.target, cfg.coverage.mondrian_min_rows
+        train, cal, s, cfg.coverage.target, cfg.coverage.mondrian_min_rows, model_columns
     )
     ranges = rng_model.predict(hold)
     hold_r = pl.concat([hold, ranges], how="horizontal")
@@ -235,7 +236,9 @@ def fit_partition(
     for r in drift.to_dicts():
         rows += _rows(bu, cutoff, "drift", r["feature"], {"psi": r["psi"], "p_value": r["p_value"]})
     metrics = pl.DataFrame(rows, schema=METRIC_SCHEMA)
-    encoders = fit_encoders(features, (features["split"] == "train").to_numpy())
+    encoders = fit_encoders(
+        features, (features["split"] == "train").to_numpy(), cfg.features.extra_categorical
+    )
     return PartitionResult(
         bu, cutoff, point, rng_model, win, rho, regions, metrics, coverage, hold_r, drift, encoders
     )

@@ -22,6 +22,13 @@ What is planted (per business unit):
 
 Sizes: ``tiny`` (2 business units, ~6 months; unit tests), ``demo`` (3 business
 units, 18 months, ~5,600 lines in the last 30 days), ``large`` (benchmarks).
+
+Variants (config ``world_variant``): ``shipped`` (above) and ``segment_median``, a
+deliberately different world where ``mu`` is a constant per segment (business unit ×
+product family × customer tier: ``bu_base + family + tier``) — no quantity, region,
+product or customer signal — so the optimal discount is the segment median plus noise
+(the same heteroscedastic, deal-correlated noise) and the segment-median rule is
+near-optimal. Every other draw is the same as in the shipped world of that seed.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from scipy.stats import norm
 MAX_DISCOUNT = 0.6
 DEAL_SHARE = 0.4  # share of the noise variance common to every line of a deal
 TRUE_QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
+WORLD_VARIANTS = ("shipped", "segment_median")
 
 FAMILIES = ("hardware", "software", "services", "support")
 REGIONS = ("north", "south", "east", "west")
@@ -114,7 +122,9 @@ def true_win_probability(quotes: pl.DataFrame, discount: float | np.ndarray) -> 
     return expit(base + slope * np.asarray(discount, dtype=float))
 
 
-def _bu_world(bu: str, bu_index: int, spec: SizeSpec, rng: np.random.Generator):
+def _bu_world(
+    bu: str, bu_index: int, spec: SizeSpec, rng: np.random.Generator, variant: str = "shipped"
+):
     n_days = (spec.end - spec.start).days + 1
     n_cust = spec.customers
     # --- customers -----------------------------------------------------------
@@ -167,6 +177,8 @@ def _bu_world(bu: str, bu_index: int, spec: SizeSpec, rng: np.random.Generator):
         + relationship[cust]
         + prod_effect[product]
     )
+    if variant == "segment_median":  # the segment alone: the segment-median rule is optimal
+        mu = bu_base + fam_eff + tier_eff + np.zeros(n_lines)
     sigma = (
         np.array([TIER_SIGMA[t] for t in TIERS])[tier]
         * np.array([FAMILY_SIGMA[f] for f in FAMILIES])[fam]
@@ -256,18 +268,21 @@ def _bu_world(bu: str, bu_index: int, spec: SizeSpec, rng: np.random.Generator):
     return lines, line_truth, quotes.filter(keep), quote_truth
 
 
-def generate_world(size: str = "demo", seed: int = 42) -> PricingWorld:
-    """Generate the world of ``size`` (``tiny``/``demo``/``large``) from ``seed``.
+def generate_world(size: str = "demo", seed: int = 42, variant: str = "shipped") -> PricingWorld:
+    """Generate the world of ``size`` (``tiny``/``demo``/``large``) and ``variant``
+    (:data:`WORLD_VARIANTS`, see the module docstring) from ``seed``.
 
-    The same size and seed always give the same tables (row for row).
+    The same size, seed and variant always give the same tables (row for row).
     """
     if size not in SIZES:
         raise ValueError(f"unknown pricing world size {size!r}; use one of {sorted(SIZES)}")
+    if variant not in WORLD_VARIANTS:
+        raise ValueError(f"unknown pricing world variant {variant!r}; use one of {WORLD_VARIANTS}")
     spec = SIZES[size]
     parts = []
     for i, bu in enumerate(spec.bus):
         rng = np.random.default_rng([seed, i, 7])
-        parts.append(_bu_world(bu, i, spec, rng))
+        parts.append(_bu_world(bu, i, spec, rng, variant))
     lines = pl.concat([p[0] for p in parts])
     return PricingWorld(
         order_lines=lines,

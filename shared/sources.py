@@ -228,17 +228,19 @@ def read_source(
     required: Sequence[str],
     optional: Sequence[str],
     embedded: Callable[[], Path],
+    text_columns: Sequence[str] = (),
 ) -> tuple[dict[str, pl.DataFrame | None], str]:
     """The one source loader of the locations: ``({table: frame or None}, description)``.
 
     ``uri`` empty means the embedded world, generated on demand by ``embedded()``
     (returns its folder). The description goes into logs and asset metadata, so a
-    URL's secrets are redacted in it.
+    URL's secrets are redacted in it. ``text_columns``: see :func:`read_tables`.
     """
     if not uri:
         folder = embedded()
-        return read_tables(str(folder), required, optional), f"embedded synthetic world {folder}"
-    return read_tables(uri, required, optional), redact(uri)
+        tables = read_tables(str(folder), required, optional, text_columns)
+        return tables, f"embedded synthetic world {folder}"
+    return read_tables(uri, required, optional, text_columns), redact(uri)
 
 
 def as_of_date(frame: pl.DataFrame, table: str, column: str) -> Any:

@@ -19,10 +19,14 @@ from shared.dagster_helpers import md_table, schema_check_result
 def line_features(cfg: PricingConfig, context, order_lines: pl.DataFrame) -> pl.DataFrame:
     cutoff, bu = LOCATION.partition(context)
     h = cfg.bu(bu).horizons
+    x = cfg.features
     frame = pr_features.build_line_features(
-        order_lines, bu, cutoff, h.holdout_days, h.calibration_days
+        order_lines, bu, cutoff, h.holdout_days, h.calibration_days, *x.columns_by_kind()
     )
-    context.add_output_metadata(pr_features.split_row_counts(frame))
+    returns = pr_features.return_line_count(order_lines, bu, cutoff)
+    context.add_output_metadata(
+        {**pr_features.split_row_counts(frame), "returns_excluded": returns}
+    )
     return frame
 
 

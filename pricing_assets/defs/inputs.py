@@ -25,6 +25,9 @@ def pricing_inputs(cfg: PricingConfig, context, source: SourceResource):
             source.world_size,
             source.world_seed,
             cfg.business_units,
+            cfg.world_variant,
+            cfg.features.extra_numeric,
+            cfg.features.extra_categorical,
             source.quarantine_bad_rows,
         ),
     )

@@ -13,6 +13,7 @@ from pricing_assets import justify as pr_justify
 from pricing_assets import training
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
+from pricing_assets.features import feature_list
 from pricing_assets.justify import driver_importance, justify_holdout
 from pricing_assets.location import LOCATION
 from shared.dagster_helpers import md_table, publish_model_card, warehouse_metadata
@@ -32,9 +33,16 @@ def model_card(cfg: PricingConfig, context, win_probability, model_metrics) -> d
     # the card of a refused candidate must still be written (win_probability has WARN checks)
     cutoff, bu = LOCATION.partition(context)
     name = LOCATION.model_name(bu)
-    gates = training.promotion_gates(model_metrics, cfg.bu(bu))
+    bcfg = cfg.bu(bu)
+    gates = training.promotion_gates(model_metrics, bcfg)
     card = pr_justify.model_card(
-        model_metrics, name, bu, cutoff, gates.to_markdown(), win_probability.get("mlflow_link", "")
+        model_metrics,
+        name,
+        bu,
+        cutoff,
+        gates.to_markdown(),
+        win_probability.get("mlflow_link", ""),
+        feature_list(*bcfg.features.columns_by_kind()),
     )
     return publish_model_card(context, LOCATION.name, name, card, gates.passed)
 

@@ -18,36 +18,65 @@ from shared.dagster_helpers import numeric_metadata, schema_check_result, wareho
 from shared.tracking import MLflowTracker
 
 
-def pricing_recommendations(
-    cfg: PricingConfig, context, tracker: MLflowTracker, line_features, quotes
-):
-    """Recommendations for the partition's latest deals (the holdout window up to the cutoff)
-    by the serving champion bundle, labelled with its version and cutoff."""
+def _serve(cfg: PricingConfig, context, tracker: MLflowTracker, line_features, quotes):
+    """``(line_recs, deal_recs, rho, model_version, model_cutoff)`` by the serving champion,
+    or by the rule baseline (with a warning) while no model champion exists."""
     cutoff, bu = LOCATION.partition(context)
     name = LOCATION.model_name(bu)
     champ = tracker.champion(name)
     if champ is None:
-        raise ValueError(f"{name}: no champion serves, so there is nothing to recommend with")
+        context.log.warning(
+            f"no model champion for {name} (no candidate has passed its gates): serving the "
+            f"segment rule baseline, labelled model_version={serving.RULE_BASELINE!r}"
+        )
+        lines, deals, rho = serving.recommend_rule_baseline(line_features, cfg.bu(bu), cutoff)
+        return lines, deals, rho, serving.RULE_BASELINE, cutoff
     bundle = tracker.load_model(champ.model_uri)
-    line_recs, deal_recs = serving.recommend_partition(
-        line_features, quotes, bundle, cfg.bu(bu), cutoff
+    lines, deals = serving.recommend_partition(line_features, quotes, bundle, cfg.bu(bu), cutoff)
+    context.log.info(f"{name} v{champ.version} (cutoff {bundle.cutoff}) serves {bu} {cutoff}")
+    return lines, deals, bundle.rho, str(champ.version), bundle.cutoff
+
+
+def pricing_recommendations(
+    cfg: PricingConfig, context, tracker: MLflowTracker, line_features, quotes
+):
+    """Recommendations for the partition's latest deals (the holdout window up to the cutoff)
+    by the serving champion bundle, or the rule baseline while none exists, every row
+    labelled with what served it (``model_version``, ``model_cutoff``)."""
+    line_recs, deal_recs, rho, version, model_cutoff = _serve(
+        cfg, context, tracker, line_features, quotes
     )
-    served_by = {"model_version": champ.version, "model_cutoff": bundle.cutoff}
+    served_by = {"model_version": version, "model_cutoff": model_cutoff}
     line_recs = line_recs.with_columns(pl.lit(v).alias(k) for k, v in served_by.items())
     deal_recs = deal_recs.with_columns(pl.lit(v).alias(k) for k, v in served_by.items())
-    context.log.info(f"{name} v{champ.version} (cutoff {bundle.cutoff}) serves {bu} {cutoff}")
     cov = numeric_metadata(coverage_summary(line_recs, deal_recs))
     binding = float(line_recs["guardrail_binding"].mean())
-    version = {"model_version": champ.version, "model_cutoff": bundle.cutoff.isoformat()}
+    meta = {"model_version": version, "model_cutoff": model_cutoff.isoformat()}
+    if "bu_name" in line_recs.columns and line_recs.height:
+        meta["bu_name"] = line_recs["bu_name"][0]  # the data's spelling of the partition's bu_id
     yield dg.Output(
         line_recs,
         "price_recs_line",
-        metadata={**cov, **version, "guardrail_binding_share": binding, "rows": line_recs.height},
+        metadata={**cov, **meta, "guardrail_binding_share": binding, "rows": line_recs.height},
     )
     yield dg.Output(
         deal_recs,
         "price_recs_deal",
-        metadata={**cov, **version, **deal_summary(deal_recs, bundle.rho)},
+        metadata={**cov, **meta, **deal_summary(deal_recs, rho)},
+    )
+
+
+def model_champion(price_recs_line: pl.DataFrame) -> dg.AssetCheckResult:
+    """WARN while the business unit is served by the rule baseline (no model champion)."""
+    served = price_recs_line["model_version"][0] if price_recs_line.height else "nothing"
+    baseline = served == serving.RULE_BASELINE
+    return dg.AssetCheckResult(
+        passed=price_recs_line.height > 0 and not baseline,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="no model champion: served by the segment rule baseline"
+        if baseline
+        else f"served by model version {served}",
+        metadata={"model_version": served, "rows": price_recs_line.height},
     )
 
 
@@ -65,12 +94,29 @@ def recs_schema(table: str, frame: pl.DataFrame) -> dg.AssetCheckResult:
     )
 
 
+AFTER_ANY_DECISION = (
+    dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
+    .allow(dg.AssetSelection.assets(LOCATION.key("line_features"), LOCATION.key("promoted_model")))
+    .since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("after_any_decision")
+"""Recommend again whenever the partition's features or promotion changed after its last
+recommendations. A failed gate skips ``promoted_model`` and, in that run, the
+recommendations; the location's automation sensor then requests them, and the previous
+champion, or the rule baseline, serves. (``eager()`` would not: it ignores a dependency
+updated by a run that also targeted the recommendations, and waits for ``promoted_model``,
+which a refused partition never has.) In a run that recommends after its dependencies the
+recommendations are the newer update, so nothing is requested again."""
+
+
 def _recs_out(table: str, description: str) -> dg.AssetOut:
     return dg.AssetOut(
         key_prefix=LOCATION.prefix,
         kinds={"polars", "duckdb"},
         metadata=warehouse_metadata(LOCATION.table(table)),
         description=description,
+        automation_condition=AFTER_ANY_DECISION,
         **COMMON,
     )
 
@@ -96,6 +142,12 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             partitions_def=parts,
             name="pricing_recommendations",
         )(bind(pricing_recommendations, cfg)),
+        dg.asset_check(
+            asset=LOCATION.key("price_recs_line"),
+            partitions_def=parts,
+            description="WARN while no model has passed the gates for the business unit and the "
+            "segment rule baseline serves instead (rows say model_version='rule-baseline').",
+        )(model_champion),
         *(
             dg.asset_check(
                 name=f"{table}_schema",

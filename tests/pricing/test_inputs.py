@@ -81,8 +81,12 @@ def test_config_loads_and_errors_name_the_key(tmp_path):
         config_from_dict(
             {**base, "defaults": {"guardrails": {"min_discount": 0.5, "max_discount": 0.4}}}
         )
+    # a name as the data spells it is its partition key; one with no usable key is an error
+    assert config_from_dict({**base, "business_units": ["North America"]}).business_units == [
+        "north_america"
+    ]
     with pytest.raises(ValueError, match="bu_id"):
-        config_from_dict({**base, "business_units": ["North America"]})
+        config_from_dict({**base, "business_units": ["!!!"]})
     with pytest.raises(ValueError, match="unknown business units"):
         config_from_dict({**base, "overrides": {"emea": {}}})
     with pytest.raises(ValueError, match="holdout_dayz"):
@@ -163,7 +167,7 @@ def test_bad_config_key_or_value_names_the_file_and_the_key(tmp_path):
         ),
         "notmonthend.yaml": ("business_units: [na]\ncutoffs: ['2024-06-15']\n", "cutoffs"),
         "badbu.yaml": (
-            "business_units: ['North America']\ncutoffs: ['2024-06-30']\n",
+            "business_units: ['North America', 'north america']\ncutoffs: ['2024-06-30']\n",
             "business_units",
         ),
         "window.yaml": (

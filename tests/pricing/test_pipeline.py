@@ -45,8 +45,12 @@ def test_whole_location_materializes_promotes_and_publishes(salesml_home, tiny_w
     instance = dg.DagsterInstance.ephemeral()
     results = [_run(defs, INPUTS, instance=instance)]
     pk = dg.MultiPartitionKey({"bu_id": "na", "cutoff": TINY_CUTOFF.isoformat()})
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
     results.append(_run(defs, PARTITIONED, pk, instance))
     assert all(r.success for r in results), [r.get_step_failure_events() for r in results]
+    # recommendations made in the run, after their dependencies, are not requested again
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+    assert tick.total_requested == 0
     checks = {
         e.asset_check_key.name: e.passed for r in results for e in r.get_asset_check_evaluations()
     }
