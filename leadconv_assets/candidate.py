@@ -194,6 +194,7 @@ def train_candidate(
         model_uri = _log_run(tracker, cfg, res, gates, clean, target, cutoff)
         run_id, link = run.info.run_id, tracker.run_link(run)
     cand = res.metrics.filter(pl.col("model") == "candidate").to_dicts()[0]
+    leakage = training.leakage_report(res.metrics, res.stats, cfg.target(target).window_days)
     bundle = {
         "model_uri": model_uri,
         "run_id": run_id,
@@ -203,6 +204,9 @@ def train_candidate(
         "split": res.split.describe(),
         "calibration_method": res.calibration_method,
         **learner_meta(res.choice),
+        # the gauntlet's verdict travels with the candidate: promoted_model decides on it
+        "leakage_passed": leakage.passed,
+        "leakage_summary": leakage.summary(),
     }
     report = {
         "split": res.split.describe(),
@@ -223,7 +227,7 @@ def train_candidate(
         metrics=res.metrics,
         summary={k: cand[k] for k in ("pr_auc", "auc", "lift_at_10", "brier_skill")},
         gates=gates,
-        leakage=training.leakage_report(res.metrics, res.stats, cfg.target(target).window_days),
+        leakage=leakage,
         card=card,
         card_paths=(md_path, json_path),
         run_id=run_id,

@@ -42,7 +42,6 @@ __all__ = [
     "metric_of",
     "newer_champion_gate",
     "record_decision",
-    "record_refusal",
     "serving_champion",
 ]
 
@@ -221,34 +220,3 @@ def decision_row(
             "decided_at": [datetime.now(UTC).replace(tzinfo=None)],
         }
     )
-
-
-def record_refusal(
-    context: Any,
-    tracker: MLflowTracker,
-    location: str,
-    name: str,
-    candidate: Mapping[str, Any],
-    reason: str,
-    partition_columns: Mapping[str, Any],
-) -> pl.DataFrame:
-    """Record a candidate refused by a blocking gate check (the check's own step: the
-    blocking failure skips the promotion step, which would otherwise record it).
-
-    Nothing is registered and ``champion`` does not move; the row says which champion
-    keeps serving. Returns the decision row.
-    """
-    champ = tracker.champion(name)
-    row = decision_row(
-        name,
-        partition_columns,
-        version="",
-        promoted=False,
-        champion_version=champ.version if champ else "",
-        reason=reason,
-        mlflow_run_id=str(candidate.get("run_id", "")),
-        # an asset-check context has no run_id of its own: its run's
-        dagster_run_id=str(getattr(context, "run_id", None) or context.run.run_id),
-    )
-    record_decision(location, row)
-    return row

@@ -16,11 +16,12 @@ Graph::
            └─ lead_scores (daily; each target's champion → SQL upsert + history)   scoring
                           checks: schema (blocking), score_drift (warning)
 
-Every check is a blocking ``check_spec`` evaluated inside the step that produces its
-asset (a plain ``@asset_check`` on a partitioned asset would load every partition).
-A failed gate fails the candidate step after its outputs are written, so
-``promoted_model`` is skipped (the previous champion keeps serving) while
-``holdout_metrics`` and ``model_card`` show why.
+Every check is a ``check_spec`` evaluated inside the step that produces its asset (a
+plain ``@asset_check`` on a partitioned asset would load every partition). Schema checks
+block; the gate checks (ERROR severity) do not: ``promoted_model`` decides on the same
+verdicts and records a refusal as a decision, so the run succeeds, the previous champion
+(or the labelled rules baseline) keeps serving, and ``holdout_metrics`` and ``model_card``
+show why.
 
 Each stage module exposes ``build(cfg, parts) -> list``; ``parts`` is
 ``{"training": cutoff × target, "daily": daily}`` (:func:`partitions`).

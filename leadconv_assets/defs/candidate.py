@@ -1,6 +1,7 @@
 """Candidate stage: one step ``leadconv_candidate`` with three outputs (``candidate_model``,
-``holdout_metrics``, ``model_card``) and the blocking gate checks of the candidate
-(``promotion_gates``, ``leakage_gauntlet``)."""
+``holdout_metrics``, ``model_card``) and the gate checks of the candidate
+(``promotion_gates``, ``leakage_gauntlet``: ERROR severity, not blocking — ``promoted_model``
+decides on the same verdicts and records a refusal as a decision, so the run succeeds)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from leadconv_assets import training
 from leadconv_assets.config import LeadconvConfig
 from leadconv_assets.defs import COMMON, LOCATION, check, clean_in
 from leadconv_assets.defs.reports import model_card_output
-from shared import lifecycle
 from shared.dagster_helpers import bind, md_table, numeric_metadata, warehouse_metadata
 from shared.tracking import MLflowTracker
 
@@ -28,16 +28,6 @@ def leadconv_candidate(
     cand = lc_candidate.train_candidate(
         cfg, tracker, context, pk, name, target, cutoff, features, labels, clean
     )
-    if not cand.gates.passed:  # the blocking gate skips promoted_model: record the refusal here
-        lifecycle.record_refusal(
-            context,
-            tracker,
-            LOCATION.name,
-            name,
-            {"run_id": cand.run_id},
-            cand.gates.summary(),
-            {"target": target, "cutoff_date": cutoff},
-        )
     yield from candidate_outputs(cand)
 
 
@@ -144,12 +134,14 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
                     "Promotion gates: PR-AUC vs the rules baseline judged with the paired bootstrap "
                     "SE of the difference (pass / FAIL (bad model) / insufficient evidence), Brier skill "
                     "> brier_skill_min, enough holdout positives, the champion; lift@10% reported.",
+                    blocking=False,
                 ),
                 check(
                     "leakage_gauntlet",
                     "candidate_model",
                     "Leakage: no enrollment in both training and holdout, a gap >= the label "
                     "window between them, and no PR-AUC above the oracle's beyond noise.",
+                    blocking=False,
                 ),
             ],
             name="leadconv_candidate",

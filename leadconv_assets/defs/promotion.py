@@ -1,5 +1,7 @@
-"""Promotion stage: ``promoted_model`` registers ``leadconv_<target>`` and moves the
-``champion`` alias only when every gate passes."""
+"""Promotion stage: ``promoted_model`` is the decision on the candidate — it registers
+``leadconv_<target>`` and moves the ``champion`` alias when every gate and the leakage
+gauntlet pass, and otherwise records the refusal (the run succeeds; the champion, or the
+labelled rules baseline, keeps serving)."""
 
 from __future__ import annotations
 
@@ -20,9 +22,14 @@ def promoted_model(
 ):
     cutoff, target = LOCATION.partition(context)
     gates = training.promotion_gates(holdout_metrics, cfg.gates)
+    # a candidate without the gauntlet's verdict (trained before it travelled) is not judged
+    leak_ok = bool(candidate_model.get("leakage_passed", False))
+    leak = candidate_model.get("leakage_summary", "leakage gauntlet: not measured")
+    reasons = [r for ok, r in ((gates.passed, gates.summary()), (leak_ok, leak)) if not ok]
     return lifecycle.decide(
         context, tracker, "leadconv", LOCATION.model_name(target), candidate_model,
-        gates.passed, gates.summary(), {"target": target, "cutoff": cutoff},
+        gates.passed and leak_ok, "; ".join(reasons) or gates.summary(),
+        {"target": target, "cutoff": cutoff},
     )  # fmt: skip
 
 

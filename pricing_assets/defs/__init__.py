@@ -5,15 +5,15 @@ Graph (``bu_id × cutoff`` unless noted; key strings ``"<bu_id>|<cutoff>"``)::
     order_lines, quotes, line_truth, quote_truth     (inputs: pricing_inputs; unpartitioned, validated)
         └─ line_features                              (features) checks: schema, truncation (blocking)
              └─ point_model, range_model,             (candidate) checks: point_beats_rule, coverage,
-                win_probability, model_metrics          no_crossing (blocking); win_calibration,
+                win_probability, model_metrics          no_crossing, beats_champion (ERROR); win_calibration,
                 (pricing_training: one MLflow run)      drift (WARN)
                   ├─ justify                          (reports)
                   └─ promoted_model                   (promotion)
                        └─ price_recs_line, price_recs_deal   (scoring) checks: schema (blocking)
 
-The gates are blocking checks on the models: a failed gate skips
-``promoted_model`` and the recommendations, so the previous champion keeps
-serving, while ``model_metrics`` and ``justify`` still show why.
+The gate checks show each verdict on the models (ERROR severity, not blocking);
+``promoted_model`` decides on the same gates: a refusal is recorded as a decision, the
+run succeeds, and the recommendations come from the serving champion.
 """
 
 from __future__ import annotations

@@ -208,25 +208,12 @@ def drift_check_result(model_metrics: pl.DataFrame) -> dg.AssetCheckResult:
 
 
 def _gates_check(
-    cfg: PricingConfig, context, tracker: MLflowTracker, model_metrics, names: list[str], candidate
+    cfg: PricingConfig, context, model_metrics, names: list[str]
 ) -> dg.AssetCheckResult:
-    """The blocking check of the gates ``names``. A failure skips ``promoted_model``, which
-    would record the refusal: the check whose gate fails first (in the report's order)
-    records it instead, so each refused candidate is one decision row."""
-    cutoff, bu = LOCATION.partition(context)
-    report = training.promotion_gates(model_metrics, cfg.bu(bu))
-    result = metrics_check_result(report, names)
-    if report.failed and report.failed[0].name in names:
-        lifecycle.record_refusal(
-            context,
-            tracker,
-            LOCATION.name,
-            LOCATION.model_name(bu),
-            candidate,
-            report.summary(),
-            {"bu_id": bu, "cutoff_date": cutoff},
-        )
-    return result
+    """The check of the gates ``names`` (ERROR severity, not blocking: ``promoted_model``
+    decides on the same report and records a refusal as a decision)."""
+    _, bu = LOCATION.partition(context)
+    return metrics_check_result(training.promotion_gates(model_metrics, cfg.bu(bu)), names)
 
 
 def _with_metadata(res: dg.AssetCheckResult, extra: dict[str, Any]) -> dg.AssetCheckResult:
@@ -238,19 +225,15 @@ def _with_metadata(res: dg.AssetCheckResult, extra: dict[str, Any]) -> dg.AssetC
     )
 
 
-def coverage_gate(
-    cfg: PricingConfig, context, tracker: MLflowTracker, range_model, model_metrics
-) -> dg.AssetCheckResult:
-    res = _gates_check(cfg, context, tracker, model_metrics, ["holdout_coverage"], range_model)
+def coverage_gate(cfg: PricingConfig, context, range_model, model_metrics) -> dg.AssetCheckResult:
+    res = _gates_check(cfg, context, model_metrics, ["holdout_coverage"])
     return _with_metadata(
         res, {"coverage_by_family": dg.MetadataValue.md(md_table(range_model["coverage"]))}
     )
 
 
-def no_crossing(
-    cfg: PricingConfig, context, tracker: MLflowTracker, range_model, model_metrics
-) -> dg.AssetCheckResult:
-    res = _gates_check(cfg, context, tracker, model_metrics, ["no_crossing"], range_model)
+def no_crossing(cfg: PricingConfig, context, model_metrics) -> dg.AssetCheckResult:
+    res = _gates_check(cfg, context, model_metrics, ["no_crossing"])
     rows = model_metrics.filter(
         (pl.col("component") == "range") & pl.col("metric").is_in(CROSSING_METRICS)
     )
@@ -258,14 +241,12 @@ def no_crossing(
     return _with_metadata(res, numeric_metadata(found))
 
 
-def point_beats_rule(
-    cfg: PricingConfig, context, tracker: MLflowTracker, point_model, model_metrics
-):
-    return _gates_check(cfg, context, tracker, model_metrics, ["point_vs_rule"], point_model)
+def point_beats_rule(cfg: PricingConfig, context, model_metrics) -> dg.AssetCheckResult:
+    return _gates_check(cfg, context, model_metrics, ["point_vs_rule"])
 
 
-def beats_champion(cfg: PricingConfig, context, tracker: MLflowTracker, point_model, model_metrics):
-    return _gates_check(cfg, context, tracker, model_metrics, ["mse_vs_champion"], point_model)
+def beats_champion(cfg: PricingConfig, context, model_metrics) -> dg.AssetCheckResult:
+    return _gates_check(cfg, context, model_metrics, ["mse_vs_champion"])
 
 
 def win_calibration(cfg: PricingConfig, context, win_probability, quotes) -> dg.AssetCheckResult:
@@ -324,7 +305,9 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
     }
     metrics_in = ins("model_metrics")
 
-    def check(asset: str, description: str, blocking: bool = True, extra=metrics_in):
+    # The gate checks are ERROR severity and not blocking: promoted_model decides on the same
+    # report, records a refusal as a decision and the run succeeds (the champion keeps serving).
+    def check(asset: str, description: str, blocking: bool = False, extra=metrics_in):
         return dg.asset_check(
             partitions_def=parts,
             asset=LOCATION.key(asset),
@@ -363,7 +346,6 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             "Win-probability calibration on the out-of-time quotes (5 equal-mass bins): WARN when "
             "the calibration MAE exceeds 0.10 + 2.5 x the MAE a calibrated model shows on this many "
             "quotes by chance, or the Brier score loses to the base rate beyond its paired SE.",
-            blocking=False,
             extra=ins("quotes"),
         )(bind(win_calibration, cfg)),
         check(

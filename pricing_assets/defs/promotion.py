@@ -1,6 +1,7 @@
-"""Stage ``promoted_model``: register the partition's one servable bundle as a version of
-``pricing_recs_<bu_id>`` and move ``champion`` to it, only when every gate (with the
-newer-champion and beat-the-champion rules) passes; every decision is recorded."""
+"""Stage ``promoted_model``: the decision on the partition's bundle — register it as a
+version of ``pricing_recs_<bu_id>`` and move ``champion`` to it when every gate (with the
+newer-champion and beat-the-champion rules) passes, else record the refusal with its
+reasons; the run succeeds either way and the previous champion keeps serving."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             key=LOCATION.key("promoted_model"),
             partitions_def=parts,
             ins=ins("range_model", "model_metrics"),
-            # downstream of every model its blocking gate checks judge: a failed gate skips it
+            # downstream of every model its gates judge (the checks show them; this step decides)
             deps=[LOCATION.key("point_model"), LOCATION.key("win_probability")],
             kinds={"mlflow"},
             metadata=warehouse_metadata(LOCATION.table("model_registry")),

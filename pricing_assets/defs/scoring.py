@@ -102,12 +102,10 @@ AFTER_ANY_DECISION = (
     & ~dg.AutomationCondition.in_progress()
 ).with_label("after_any_decision")
 """Recommend again whenever the partition's features or promotion changed after its last
-recommendations. A failed gate skips ``promoted_model`` and, in that run, the
-recommendations; the location's automation sensor then requests them, and the previous
-champion, or the rule baseline, serves. (``eager()`` would not: it ignores a dependency
-updated by a run that also targeted the recommendations, and waits for ``promoted_model``,
-which a refused partition never has.) In a run that recommends after its dependencies the
-recommendations are the newer update, so nothing is requested again."""
+recommendations (a promotion from another run, a re-run of the features). A run that
+trains and decides recommends in the same run, after its dependencies, so its
+recommendations are the newer update and nothing is requested again; ``eager()`` would
+ignore a dependency updated by a run that also targeted the recommendations."""
 
 
 def _recs_out(table: str, description: str) -> dg.AssetOut:

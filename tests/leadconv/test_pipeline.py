@@ -183,14 +183,16 @@ def test_failed_gate_keeps_the_previous_champion(salesml_home):
 
     strict = build_defs(tiny_config(gates={"pr_auc_ratio_min": 10.0}))
     res = _run(strict.resolve_implicit_global_asset_job_def(), instance, TRAIN, pk)
+    assert res.success  # a refusal is a decision, not a failed run
     gate = [
         e for e in res.get_asset_check_evaluations() if e.asset_check_key.name == "promotion_gates"
     ]
     assert gate and not gate[0].passed
     assert "pr_auc_vs_baseline" in (gate[0].description or "")
-    assert "leadconv__promoted_model" not in {
-        s.step_key for s in res.get_step_success_events()
-    }  # skipped: the blocking gate stopped it
+    assert gate[0].severity == dg.AssetCheckSeverity.ERROR
+    decision = read_lake(["leadconv", "promoted_model"])  # the decision says why
+    assert decision["promoted"].to_list() == [False]
+    assert "pr_auc_vs_baseline" in decision["reason"][0]
     still = MLflowTracker().champion(model_name(target))
     assert still is not None and still.version == first.version
     # the re-trained candidate was also compared with the champion on the same holdout
@@ -259,7 +261,7 @@ def test_refused_target_is_served_by_the_rules_baseline_with_a_warning(salesml_h
     job = defs.resolve_implicit_global_asset_job_def()
     assert _run(job, instance, ["leadconv/extract", "leadconv/clean"]).success
     res = _run(job, instance, TRAIN, f"{TINY_CUTOFF}|{target}")
-    assert not res.success and MLflowTracker().champion(model_name(target)) is None
+    assert res.success and MLflowTracker().champion(model_name(target)) is None
 
     res = _run(job, instance, ["leadconv/lead_scores"], SCORE_DAY)
     assert res.success

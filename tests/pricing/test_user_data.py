@@ -9,7 +9,7 @@ import pytest
 from pricing_assets.config import PricingConfig
 from pricing_assets.definitions import build_defs
 from pricing_assets.location import model_name
-from shared.storage import query_warehouse
+from shared.storage import query_warehouse, read_lake
 from shared.tracking import MLflowTracker
 from tests.pricing.conftest import TINY_CUTOFF, tiny_config
 from tests.pricing.test_pipeline import INPUTS, PARTITIONED, _run
@@ -45,31 +45,22 @@ def test_no_champion_serves_the_rule_baseline_labelled_with_a_warn_check(
 ):
     import pricing_assets.training as training
 
-    # an impossible tolerance: no candidate can pass the blocking coverage gate
+    # an impossible tolerance: no candidate can pass the coverage gate
     monkeypatch.setattr(training, "coverage_tolerance", lambda *a, **k: (0.99, 1.0))
     defs = build_defs(tiny_config(tiny_world), source_uri=str(tiny_source))
     instance = dg.DagsterInstance.ephemeral()
     _run(defs, INPUTS, instance=instance)
     pk = dg.MultiPartitionKey({"bu_id": "na", "cutoff": TINY_CUTOFF.isoformat()})
     before = dg.evaluate_automation_conditions(defs=defs, instance=instance)  # a sensor tick
-    refused = _run(defs, PARTITIONED, pk, instance)
-    mats = {e.asset_key.to_user_string() for e in refused.get_asset_materialization_events()}
-    assert "pricing/promoted_model" not in mats and not mats & set(RECS)
-    assert MLflowTracker().champion(model_name("na")) is None
-
-    # the automation sensor asks for the skipped recommendations of the refused partition
-    evaluation = dg.evaluate_automation_conditions(
-        defs=defs, instance=instance, cursor=before.cursor
-    )
-    requested = evaluation.get_requested_partitions(dg.AssetKey(["pricing", "price_recs_line"]))
-    assert pk in requested, requested
-
-    served = _run(defs, RECS, pk, instance)
+    # the refusal is a decision: the run succeeds, records it and recommends in the same run
+    served = _run(defs, PARTITIONED, pk, instance)
     assert served.success, served.get_step_failure_events()
-    again = dg.evaluate_automation_conditions(
-        defs=defs, instance=instance, cursor=evaluation.cursor
-    )
-    assert again.total_requested == 0  # served once, not again and again
+    mats = {e.asset_key.to_user_string() for e in served.get_asset_materialization_events()}
+    assert "pricing/promoted_model" in mats and set(RECS) <= mats
+    assert MLflowTracker().champion(model_name("na")) is None
+    assert read_lake(["pricing", "promoted_model"])["promoted"].to_list() == [False]
+    again = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=before.cursor)
+    assert again.total_requested == 0  # recommended once, not requested again
     checks = {e.asset_check_key.name: e for e in served.get_asset_check_evaluations()}
     assert checks["model_champion"].passed is False
     assert checks["model_champion"].severity == dg.AssetCheckSeverity.WARN
@@ -341,13 +332,9 @@ def test_segment_world_end_to_end_every_business_unit_is_served(salesml_home, ti
     defs = build_defs(cfg)  # the embedded world of that variant
     instance = dg.DagsterInstance.ephemeral()
     assert _run(defs, INPUTS, instance=instance).success
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-    for bu in cfg.business_units:
+    for bu in cfg.business_units:  # refused or promoted, each run decides and recommends
         pk = dg.MultiPartitionKey({"bu_id": bu, "cutoff": TINY_CUTOFF.isoformat()})
-        _run(defs, PARTITIONED, pk, instance)
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
-    for pk in tick.get_requested_partitions(dg.AssetKey(["pricing", "price_recs_line"])):
-        assert _run(defs, RECS, pk, instance).success  # what the automation sensor runs
+        assert _run(defs, PARTITIONED, pk, instance).success
     decisions = query_warehouse("SELECT * FROM pricing.model_decisions")
     line = query_warehouse("SELECT * FROM pricing.price_recs_line")
     served = dict(line.select("bu_id", "model_version").unique().iter_rows())

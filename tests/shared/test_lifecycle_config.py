@@ -193,7 +193,7 @@ class _Ctx:
 
 
 def test_every_decision_is_kept_in_the_history(salesml_home):
-    from shared.lifecycle import decide, record_refusal
+    from shared.lifecycle import decide
     from shared.storage import query_warehouse
 
     tracker, cols = _FakeTracker(), {"division": "a", "cutoff_date": date(2024, 6, 30)}
@@ -204,7 +204,7 @@ def test_every_decision_is_kept_in_the_history(salesml_home):
     assert ctx.metadata["decision_history"] == "gosales.model_decisions"
     assert ctx.metadata["decision"] == "promoted: version 1 is the champion and serves"
     assert ctx.metadata["version_link"].value.endswith("/#/models/gosales_a/versions/1")
-    refused = record_refusal(ctx, tracker, "gosales", "gosales_a", cand, "auc: FAIL", cols)
+    refused = decide(ctx, tracker, "gosales", "gosales_a", cand, False, "auc: FAIL", cols)
     assert not refused["promoted"][0] and refused["champion_version"][0] == "1"
     decide(ctx, tracker, "gosales", "gosales_a", cand, False, "auc: FAIL", cols)  # re-run
     assert ctx.metadata["decision"] == "refused: champion version 1 keeps serving"
