@@ -21,25 +21,10 @@ import polars as pl
 
 from gosales_assets.config import GosalesConfig
 from gosales_assets.definitions import build_defs
+from gosales_assets.demo import INPUTS, TRAIN
 from gosales_assets.world import SIZES
 from shared.partitions import add_months, month_end
 from shared.storage import read_lake
-
-INPUTS = [
-    "gosales/customers",
-    "gosales/transactions",
-    "gosales/install_base",
-    "gosales/ground_truth",
-]
-TRAIN = [
-    "gosales/feature_matrix",
-    "gosales/labels",
-    "gosales/candidate_model",
-    "gosales/holdout_metrics",
-    "gosales/candidate_report",
-    "gosales/promoted_model",
-    "gosales/model_card",
-]
 
 
 def study_config(size: str, variant: str, seed: int = 7, **overrides) -> GosalesConfig:
