@@ -84,24 +84,16 @@ def unseen_categories(
     """Per categorical column (:data:`CATEGORICAL`): customers existing at ``as_of`` whose
     value has no one-hot column among the model's ``model_features`` (a category training
     never saw: the model scores it as "none of the known categories"). Out: ``column,
-    rows, unseen, share, examples`` (:func:`shared.drift.unseen_values`)."""
-    from shared.drift import unseen_values
+    rows, unseen, share, examples`` (:func:`shared.categories.unseen_categories`)."""
+    from shared.categories import unseen_categories as count_unseen
 
     pop = customers.filter(pl.col("created_date") <= as_of)
-    rows = []
-    for col in CATEGORICAL:
-        prefix = f"cat_{col}_"
-        known = {f[len(prefix) :] for f in model_features if f.startswith(prefix)}
-        if col in pop.columns:
-            rows.append(unseen_values(pop[col], known, col, key=_slug))
-    schema = {
-        "column": pl.String,
-        "rows": pl.Int64,
-        "unseen": pl.Int64,
-        "share": pl.Float64,
-        "examples": pl.String,
-    }
-    return pl.DataFrame(rows, schema=schema)
+    cols = [c for c in CATEGORICAL if c in pop.columns]
+    known = {}
+    for c in cols:  # a value is known when its one-hot slug is a model column; null sets none
+        slugs = {f.removeprefix(f"cat_{c}_") for f in model_features if f.startswith(f"cat_{c}_")}
+        known[c] = [v for v in pop[c].unique().to_list() if v is None or _slug(v) in slugs]
+    return count_unseen(known, pop.select(cols))
 
 
 def feature_columns(frame: pl.DataFrame) -> list[str]:

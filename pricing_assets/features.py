@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from shared.categories import UNSEEN_WARN_SHARE  # noqa: F401 - the unknown_categories check warns above it
 from shared.hashing import stable_bucket
 
 CATEGORICAL = {
@@ -386,11 +387,6 @@ def truncation_differences(
     if left.height != right.height:
         return ["<row count>"]
     return [c for c in [*FEATURES, "split"] if not left[c].equals(right[c], null_equal=True)]
-
-
-UNSEEN_WARN_SHARE = 0.05
-"""Share of a partition's holdout lines with a category value training never saw above
-which the ``unknown_categories`` check warns."""
 
 
 def unseen_categories(frame: pl.DataFrame) -> pl.DataFrame:

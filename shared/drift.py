@@ -16,27 +16,6 @@ import numpy as np
 import polars as pl
 
 STABLE, SIGNIFICANT = 0.10, 0.25
-UNSEEN_WARN_SHARE = 0.05  # above this share of rows with a category training never saw: WARN
-
-
-def unseen_values(
-    values: pl.Series, known: Any, column: str, key: Any = None, examples: int = 5
-) -> dict[str, Any]:
-    """How many of ``values`` (one per row being scored) are categories the model never
-    saw. ``known``: the training categories (after ``key``, e.g. the slug the one-hot
-    column names use; nulls count as seen). Out: ``column, rows, unseen, share,
-    examples`` (up to ``examples`` unseen values, most frequent first, as strings)."""
-    keyed = values if key is None else values.map_elements(key, return_dtype=pl.String)
-    mask = keyed.is_not_null() & ~keyed.is_in(list(known))
-    bad = values.filter(mask)
-    top = bad.cast(pl.String).value_counts(sort=True).head(examples)
-    return {
-        "column": column,
-        "rows": values.len(),
-        "unseen": int(mask.sum()),
-        "share": float(mask.sum()) / values.len() if values.len() else 0.0,
-        "examples": ", ".join(str(v) for v in top[top.columns[0]].to_list()),
-    }
 
 
 def bin_edges(baseline: Any, n_bins: int = 10) -> np.ndarray:

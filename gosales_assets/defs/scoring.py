@@ -17,8 +17,9 @@ from gosales_assets.defs._wiring import COMMON, RAW, bind, ins
 from gosales_assets.location import LOCATION
 from gosales_assets.output_schemas import IcpScoresSchema, WhitespaceSchema
 from gosales_assets.retire import retire_divisions
+from shared.categories import UNSEEN_WARN_SHARE
 from shared.dagster_helpers import md_table, not_measured, schema_check_result, warehouse_metadata
-from shared.drift import SIGNIFICANT, UNSEEN_WARN_SHARE, psi, psi_label
+from shared.drift import SIGNIFICANT, psi, psi_label
 from shared.partitions import partition_key
 from shared.tracking import MLflowTracker
 
