@@ -172,7 +172,7 @@ class Soak:
         self.runs: list[dict[str, Any]] = []
 
     @contextmanager
-    def started(self) -> Iterator[Soak]:
+    def started(self, daemon: bool = True) -> Iterator[Soak]:
         import dagster as dg
         import yaml
         from dagster._core.remote_origin import InProcessCodeLocationOrigin
@@ -196,15 +196,23 @@ class Soak:
         self.instance.all_instigator_state()
         self.instance.get_latest_materialization_event(dg.AssetKey("none"))
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.log = (self.home / "daemon.log").open("w")
-        daemon = Path(sys.executable).with_name("dagster-daemon")
-        self.proc = subprocess.Popen(
-            [str(daemon), "run", "-w", str(workspace)],
-            cwd=self.dagster_home,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.log = (self.home / "daemon.log").open("a")
+        self.proc = (
+            subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("dagster-daemon")),
+                    "run",
+                    "-w",
+                    str(workspace),
+                ],
+                cwd=self.dagster_home,
+                env=env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            if daemon
+            else None
         )
         origin = InProcessCodeLocationOrigin(
             LoadableTargetOrigin(
@@ -224,11 +232,12 @@ class Soak:
                 self.remote = repo.get_full_job(self.job.name)
                 yield self
         finally:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+            if self.proc is not None:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
             self.log.close()
 
     def submit(self, keys: list[str], partition: str | None, label: str) -> str:
@@ -330,7 +339,8 @@ def check(soak: Soak, train_runs: list[str], killed: str | None) -> dict[str, An
     con = duckdb.connect(str(warehouse_path()), read_only=True)
     counts = {}
     try:
-        for table, path in [("model_decisions", "model_decisions"), ("feature_matrix", "feature_matrix"),
+        for table, path in [("model_decisions", "model_decisions"),
+                            ("model_registry", "promoted_model"),
                             ("holdout_metrics", "holdout_metrics")]:  # fmt: skip
             lake = read_lake([LOCATION, path]).height
             view = con.execute(f"SELECT count(*) FROM gosales.{table}").fetchone()[0]
@@ -369,10 +379,20 @@ def check(soak: Soak, train_runs: list[str], killed: str | None) -> dict[str, An
     )
     if running:
         problems.append(f"{len(running)} MLflow runs still RUNNING after the sweep")
+    # runs the location's own sensors launched meanwhile (scoring after a promotion, ...)
+    mine = {r["run_id"] for r in soak.runs}
+    others: dict[str, int] = {}
+    for record in soak.instance.get_run_records():
+        if record.dagster_run.run_id not in mine:
+            status = record.dagster_run.status.name
+            others[status] = others.get(status, 0) + 1
+    if others.get("FAILURE"):
+        problems.append(f"{others['FAILURE']} sensor-launched runs failed")
     return {
         "outcomes": {
             o: sum(1 for v in outcomes.values() if v == o) for o in set(outcomes.values())
         },
+        "sensor_runs": others,
         "decision_rows": decisions.height,
         "counts": counts,
         "registry": registry,
@@ -394,6 +414,11 @@ def main() -> int:
     parser.add_argument("--kill-after", type=float, default=20.0)
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--write-results", action="store_true")
+    parser.add_argument(
+        "--check-only",
+        action="store_true",
+        help="only re-check an existing --home (its runs and kill are in soak_state.json)",
+    )
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="salesml-soak-"))
     home.mkdir(parents=True, exist_ok=True)
@@ -413,6 +438,13 @@ def main() -> int:
 
     from shared.home import warehouse_path
 
+    if args.check_only:
+        state = json.loads((home / "soak_state.json").read_text())
+        with Soak(home).started(daemon=False) as soak:
+            soak.runs = state["runs"]
+            report = check(soak, state["train"], state["killed"].get("run_id"))
+        report.update(state["report"])
+        return _finish(report, args.write_results)
     rng = random.Random(args.seed)
     started = time.monotonic()
     reader = Reader(warehouse_path())
@@ -462,31 +494,38 @@ def main() -> int:
             soak.wait_all([rerun], args.timeout)
         reader.stop.set()
         reader.join(timeout=10)
+        base = dict(
+            when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            seconds=round(time.monotonic() - started),
+            home=str(home),
+            partitions=len(keys),
+            runs=len(soak.runs),
+            killed=killed or "nothing killed (no run was in a step after --kill-after)",
+            reader={
+                "queries": reader.queries,
+                "held_connection_queries": reader.held_queries,
+                "errors": reader.errors,
+                "error_samples": reader.error_samples,
+                "max_decisions_seen": reader.max_decisions,
+            },  # fmt: skip
+            config={
+                "divisions": args.divisions,
+                "cutoffs": args.cutoffs,
+                "seed": args.seed,
+                "world": "tiny (seed 7)",
+                "instance": "scripts/dagster.yaml as shipped",
+            },  # fmt: skip
+        )
+        state = {"runs": soak.runs, "train": train, "killed": killed, "report": base}
+        (home / "soak_state.json").write_text(json.dumps(state, indent=1, default=str))
         report = check(soak, train, killed.get("run_id"))
-    report.update(
-        when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        seconds=round(time.monotonic() - started),
-        home=str(home),
-        partitions=len(keys),
-        runs=len(soak.runs),
-        killed=killed or "nothing killed (no run was in a step after --kill-after)",
-        reader={
-            "queries": reader.queries,
-            "held_connection_queries": reader.held_queries,
-            "errors": reader.errors,
-            "error_samples": reader.error_samples,
-            "max_decisions_seen": reader.max_decisions,
-        },  # fmt: skip
-        config={
-            "divisions": args.divisions,
-            "cutoffs": args.cutoffs,
-            "seed": args.seed,
-            "world": "tiny (seed 7)",
-            "instance": "scripts/dagster.yaml as shipped",
-        },  # fmt: skip
-    )
+    report.update(base)
+    return _finish(report, args.write_results)
+
+
+def _finish(report: dict[str, Any], write_results: bool) -> int:
     print(json.dumps(report, indent=1, default=str))
-    if args.write_results:
+    if write_results:
         _write_results(report)
     return 1 if report["problems"] else 0
 
@@ -520,7 +559,8 @@ def _write_results(report: dict[str, Any]) -> None:
         "",
         f"- ran: {report['runs']} runs (1 inputs, 2 x {report['partitions']} training, "
         "plus the re-run of the killed partition)",
-        f"- outcomes of training runs: {report['outcomes']}",
+        f"- outcomes of training runs: {report['outcomes']}; runs the location's sensors "
+        f"launched meanwhile (scoring, whitespace): {report['sensor_runs']}",
         f"- kill: {killed}",
         f"- reader: {r['queries']} read-only queries (fresh connection) and "
         f"{r['held_connection_queries']} on a connection held open throughout; "
