@@ -113,7 +113,12 @@ class Reader(threading.Thread):
         self.max_decisions = 0
 
     def _count(self, con: Any) -> int:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_views()").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE schema_name = 'gosales'"
+            ).fetchall()
+        }
         if "model_decisions" not in tables:
             return 0
         return con.execute("SELECT count(*) FROM gosales.model_decisions").fetchone()[0]
@@ -379,6 +384,8 @@ def check(soak: Soak, train_runs: list[str], killed: str | None) -> dict[str, An
     )
     if running:
         problems.append(f"{len(running)} MLflow runs still RUNNING after the sweep")
+    exp_ids = [e.experiment_id for e in client.search_experiments()]
+    swept = client.search_runs(exp_ids, "tags.`salesml.swept` != ''")  # by the sensor or here
     # runs the location's own sensors launched meanwhile (scoring after a promotion, ...)
     mine = {r["run_id"] for r in soak.runs}
     others: dict[str, int] = {}
@@ -393,6 +400,7 @@ def check(soak: Soak, train_runs: list[str], killed: str | None) -> dict[str, An
             o: sum(1 for v in outcomes.values() if v == o) for o in set(outcomes.values())
         },
         "sensor_runs": others,
+        "mlflow_runs_swept_as_killed": len(swept),
         "decision_rows": decisions.height,
         "counts": counts,
         "registry": registry,
@@ -567,7 +575,8 @@ def _write_results(report: dict[str, Any]) -> None:
         f"{r['errors']} errors{': ' + '; '.join(r['error_samples']) if r['errors'] else ''}",
         f"- decision rows {report['decision_rows']}; lake vs warehouse rows: {report['counts']}",
         f"- registry: {report['registry']}",
-        f"- sweep afterwards: {report['sweep']}",
+        f"- sweep afterwards: {report['sweep']}; MLflow runs ended as KILLED by a sweep "
+        f"(the daemon's sweep sensor or this one): {report['mlflow_runs_swept_as_killed']}",
         f"- consistency problems: {report['problems'] or 'none'}",
         "",
     ]
