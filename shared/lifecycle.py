@@ -29,7 +29,7 @@ import polars as pl
 from shared.gates import champion_gate, metric_of, newer_champion_gate
 from shared.partitions import to_date
 from shared.storage import lake_path, publish_view, write_object
-from shared.sweep import reconcile_model
+from shared.sweep import reconcile_model, unrecorded_champions
 from shared.tracking import ChampionInfo, MLflowTracker
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "metric_of",
     "newer_champion_gate",
     "record_decision",
+    "record_unrecorded_promotions",
     "serving_champion",
 ]
 
@@ -145,6 +146,16 @@ def decide(
         context.log.warning(
             f"deleted half-registered versions left by a killed run: {', '.join(reconciled)}"
         )
+    recorded, unrecorded = (
+        record_unrecorded_promotions(tracker, instance, location, name, partition_columns, context)
+        if instance
+        else ([], [])
+    )
+    if recorded or unrecorded:
+        context.log.warning(
+            "champion versions promoted by a killed run that never recorded its decision: "
+            f"recorded now {recorded or 'none'}, cannot record {unrecorded or 'none'}"
+        )
     version = ""
     if passed:
         tags = {
@@ -170,6 +181,8 @@ def decide(
             "decision_history": decisions_table(location),
             **links,
             **({"reconciled_versions": ", ".join(reconciled)} if reconciled else {}),
+            **({"reconciled_promotions": ", ".join(recorded)} if recorded else {}),
+            **({"unrecorded_promotions": ", ".join(unrecorded)} if unrecorded else {}),
         }
     )
     row = decision_row(
@@ -193,6 +206,74 @@ def decision_sentence(promoted: bool, version: str, champion_version: str) -> st
     if champion_version:
         return f"refused: champion version {champion_version} keeps serving"
     return "refused: no model champion yet; the labelled rule baseline serves"
+
+
+def _typed_like(text: str, like: Any) -> Any:
+    """A version tag (a string) back in the type of this run's partition column."""
+    if isinstance(like, datetime):
+        return datetime.fromisoformat(text)
+    if isinstance(like, date):
+        return date.fromisoformat(text)
+    if isinstance(like, bool):
+        return text == "True"
+    if isinstance(like, int):
+        return int(text)
+    return text
+
+
+def record_unrecorded_promotions(
+    tracker: MLflowTracker,
+    instance: Any,
+    location: str,
+    name: str,
+    partition_columns: Mapping[str, Any],
+    context: Any,
+) -> tuple[list[str], list[str]]:
+    """Record the missing decision row of every version of ``name`` a killed run promoted
+    and never recorded (:func:`shared.sweep.unrecorded_champions`), so the history says
+    which model serves and why.
+
+    The row is rebuilt from the version's tags (written by :func:`decide` at register:
+    the partition columns and ``dagster_run_id``), typed like this run's
+    ``partition_columns``; ``promoted`` is true (``champion`` moves only after every gate
+    passed) and ``reason`` says it was recorded by reconciliation, by which run.
+    Out: (``name vN`` recorded, ``name vN`` that cannot be rebuilt: a partition tag is
+    missing or unreadable; reported, not invented)."""
+    from shared.tracking import is_missing
+
+    client = tracker.client()
+    try:
+        models = [client.get_registered_model(name)]
+    except Exception as err:
+        if is_missing(err):
+            return [], []
+        raise
+    recorded: list[str] = []
+    unrecorded: list[str] = []
+    for mv in unrecorded_champions(client, instance, location, models):
+        tags, label = dict(mv.tags or {}), f"{name} v{mv.version}"
+        try:
+            cols = {k: _typed_like(tags[k], v) for k, v in partition_columns.items()}
+        except (KeyError, ValueError):
+            unrecorded.append(label)
+            continue
+        killed = tags.get("dagster_run_id", "")
+        row = decision_row(
+            name,
+            cols,
+            version=str(mv.version),
+            promoted=True,
+            champion_version=str(mv.version),
+            reason=(
+                f"recorded by reconciliation in run {context.run_id}: run {killed} promoted "
+                f"v{mv.version} (all gates passed) and stopped before recording its decision"
+            ),
+            mlflow_run_id=str(mv.run_id or ""),
+            dagster_run_id=killed,
+        )
+        record_decision(location, row)
+        recorded.append(label)
+    return recorded, unrecorded
 
 
 def decision_row(

@@ -10,7 +10,11 @@ whether the run that made them is still in progress:
   the instance) is ended as KILLED and tagged ``salesml.swept`` with the reason;
 * a registered version that carries no alias, whose ``dagster_run_id`` is not in
   progress, and for which the location's decision history has no row, is deleted
-  (the model itself stays logged in its MLflow run).
+  (the model itself stays logged in its MLflow run);
+* a version the ``champion`` alias points at, for which the decision history has no
+  row and whose Dagster run is not in progress (a kill between promote and the
+  decision row) is reported (``unrecorded_promotions``); the next promotion of that
+  model records its missing decision row (:func:`shared.lifecycle.decide`).
 
 :func:`sweep_sensor` runs it every few minutes (RUNNING by default); docs/operations.md
 says how to run it by hand at start-up.
@@ -42,6 +46,7 @@ class SweepReport:
 
     killed_runs: list[str] = field(default_factory=list)
     deleted_versions: list[str] = field(default_factory=list)
+    unrecorded_promotions: list[str] = field(default_factory=list)
 
 
 def _alive(instance: dg.DagsterInstance, run_id: str | None) -> bool:
@@ -87,7 +92,31 @@ def sweep_mlflow(
             report.killed_runs.append(run.info.run_id)
     models = client.search_registered_models(f"name LIKE '{model_prefix}_%'")
     report.deleted_versions = _reconcile(client, instance, location, models)
+    report.unrecorded_promotions = [
+        f"{mv.name} v{mv.version}"
+        for mv in unrecorded_champions(client, instance, location, models)
+    ]
     return report
+
+
+def unrecorded_champions(
+    client: Any, instance: dg.DagsterInstance, location: str, models: Any
+) -> list[Any]:
+    """The versions of ``models`` (registered model entities) that an alias points at but
+    that have no row in ``<location>.model_decisions``, made by a Dagster run that is not
+    in progress: a run killed between ``promote`` and recording its decision. Out: MLflow
+    ``ModelVersion`` objects (their tags hold the partition and ``dagster_run_id``).
+    A run still in progress may be between the two steps right now and is left alone."""
+    decided = _decided_versions(location)
+    found: list[Any] = []
+    for model in models:
+        for version in sorted({str(v) for v in (model.aliases or {}).values()}, key=int):
+            if (model.name, version) in decided:
+                continue
+            mv = client.get_model_version(model.name, version)
+            if not _alive(instance, (mv.tags or {}).get("dagster_run_id")):
+                found.append(mv)
+    return found
 
 
 def _reconcile(client: Any, instance: dg.DagsterInstance, location: str, models: Any) -> list[str]:
@@ -151,9 +180,14 @@ def sweep_sensor(
     def _sweep(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         tracker: Any = context.resources.tracker
         report = sweep_mlflow(tracker, context.instance, location, model_prefix)
+        unrecorded = (
+            f"; promoted without a decision row: {', '.join(report.unrecorded_promotions)}"
+            if report.unrecorded_promotions
+            else ""
+        )
         return dg.SkipReason(
             f"swept {len(report.killed_runs)} MLflow runs, "
-            f"{len(report.deleted_versions)} registered versions"
+            f"{len(report.deleted_versions)} registered versions{unrecorded}"
         )
 
     return _sweep

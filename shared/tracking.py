@@ -20,6 +20,7 @@ import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from urllib.parse import quote
 import dagster as dg
 
 from shared import home as home_mod
+from shared.sources import PlainSecretError, has_secret, redact, refuse_plain_secrets
 from shared.storage import tree_signature
 
 CHAMPION = "champion"
@@ -97,16 +99,67 @@ def _mlflow(uri: str) -> Any:
     return mlflow
 
 
+# set while Dagster rebuilds the resource from its resolved config at run time (an
+# ``EnvVar`` then arrives as the plain value it names, which must not be refused)
+_RESOLVING: ContextVar[bool] = ContextVar("salesml_tracker_resolving", default=False)
+_URL_FIELDS = ("tracking_uri", "ui_url")
+
+
+def refuse_secret_urls(values: Mapping[str, Any], resource: str = "MLflowTracker") -> None:
+    """Raise :class:`shared.sources.PlainSecretError` when a URL field of ``values``
+    (``tracking_uri``, ``ui_url``) is a plain string carrying a password, token or secret
+    query parameter (:func:`shared.sources.has_secret`).
+
+    Resource config set in code is stored in the job snapshot and shown in the UI; a
+    ``dg.EnvVar("VAR")`` is stored as ``{env: VAR}`` and read when a run starts, so it is
+    accepted. The message shows the URL redacted, never the secret."""
+    for field in _URL_FIELDS:
+        value = values.get(field)
+        if isinstance(value, dg.EnvVar) or not isinstance(value, str) or not has_secret(value):
+            continue
+        raise PlainSecretError(
+            f"{resource}.{field} {redact(value)} carries a secret in plain text: Dagster stores "
+            "resource config set in code in the job snapshot and shows it in the UI. Pass "
+            f'{field}=dg.EnvVar("MY_MLFLOW_URI") (stored as {{env: MY_MLFLOW_URI}}, read when '
+            "a run starts)"
+            + (
+                " or leave it unset and export $SALESML_MLFLOW_URI"
+                if field == "tracking_uri"
+                else ""
+            )
+        )
+
+
 class MLflowTracker(dg.ConfigurableResource):
     """MLflow runs, model logging and the model registry, scoped to asset partitions.
 
     ``tracking_uri`` defaults to ``$SALESML_MLFLOW_URI`` or SQLite under the home
     folder (MLflow 3 refuses the plain file store); ``ui_url`` is used to build
     links in asset metadata.
+
+    A URL with a password or token given in code is refused when the definitions load
+    (:func:`refuse_secret_urls`); give it as ``dg.EnvVar("VAR")`` or through
+    ``$SALESML_MLFLOW_URI``. One typed into run config fails the run before it starts.
     """
 
     tracking_uri: str | None = None
     ui_url: str = "http://127.0.0.1:5000"
+
+    def __init__(self, **data: Any) -> None:
+        if not _RESOLVING.get():
+            refuse_secret_urls(data)
+        super().__init__(**data)
+
+    def _with_updated_values(self, values: Mapping[str, Any] | None) -> Any:
+        # Dagster's run-time rebuild with the resolved config: EnvVar values are now plain
+        token = _RESOLVING.set(True)
+        try:
+            return super()._with_updated_values(values)
+        finally:
+            _RESOLVING.reset(token)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        refuse_plain_secrets(getattr(context.dagster_run, "run_config", None) or {})
 
     def uri(self) -> str:
         return self.tracking_uri or home_mod.mlflow_uri()

@@ -16,7 +16,13 @@ def test_shipped_instance_config_loads_with_monitoring_and_partition_limit(tmp_p
     try:
         assert instance.run_monitoring_enabled
         assert instance.run_monitoring_max_resume_run_attempts == 0
-        limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
+        # a run whose worker and code server both died is failed after at most 6 h
+        assert 0 < instance.run_monitoring_max_runtime_seconds <= 6 * 3600
+        queue = instance.run_coordinator.get_run_queue_config()
+        # a run dequeued while its code server is down is re-queued for longer than the
+        # daemon needs to restart code servers (it reloads its workspace every 60 s)
+        assert queue.max_user_code_failure_retries * queue.user_code_failure_retry_delay >= 120
+        limits = queue.tag_concurrency_limits
         assert {
             "key": "dagster/partition",
             "value": {"applyLimitPerUniqueValue": True},
