@@ -51,23 +51,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gosales_assets.demo import INPUTS, TRAIN  # the demo's asset lists
+
 ROOT = Path(__file__).resolve().parents[1]
 LOCATION = "gosales"
-INPUTS = [
-    "gosales/customers",
-    "gosales/transactions",
-    "gosales/install_base",
-    "gosales/ground_truth",
-]
-TRAIN = [
-    "gosales/feature_matrix",
-    "gosales/labels",
-    "gosales/candidate_model",
-    "gosales/holdout_metrics",
-    "gosales/candidate_report",
-    "gosales/promoted_model",
-    "gosales/model_card",
-]
 PID_EVENT = re.compile(r"Started process for run \(pid: (\d+)\)")
 
 

@@ -92,6 +92,24 @@ def warehouse_metadata(table: str) -> dict[str, str]:
     return {WAREHOUSE_TABLE: table}
 
 
+def model_champion_result(
+    served_rows: pl.DataFrame, baseline: str, what: str
+) -> dg.AssetCheckResult:
+    """The WARN check ``model_champion`` of a scored partition: failed while it is served by
+    the labelled rule baseline (``model_version == baseline``, ``what`` names it) or by
+    nothing; passed, naming the version, when a model champion serves."""
+    served = served_rows["model_version"][0] if served_rows.height else "nothing"
+    by_rule = served == baseline
+    return dg.AssetCheckResult(
+        passed=served_rows.height > 0 and not by_rule,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"no model champion: served by the {what}"
+        if by_rule
+        else f"served by model version {served}",
+        metadata={"model_version": served, "rows": served_rows.height},
+    )
+
+
 def not_measured(reason: str) -> dg.AssetCheckResult:
     """A visible non-pass for a WARN check that could not measure anything (``measured:
     False``): not measured is never read as passed, and ``shared.drift_sensor`` knows

@@ -18,7 +18,13 @@ from gosales_assets.location import LOCATION
 from gosales_assets.output_schemas import IcpScoresSchema, WhitespaceSchema
 from gosales_assets.retire import retire_divisions
 from shared.categories import UNSEEN_WARN_SHARE
-from shared.dagster_helpers import md_table, not_measured, schema_check_result, warehouse_metadata
+from shared.dagster_helpers import (
+    md_table,
+    model_champion_result,
+    not_measured,
+    schema_check_result,
+    warehouse_metadata,
+)
 from shared.drift import SIGNIFICANT, psi, psi_label
 from shared.partitions import partition_key
 from shared.tracking import MLflowTracker
@@ -127,16 +133,7 @@ def score_drift(tracker: MLflowTracker, icp_scores: pl.DataFrame) -> dg.AssetChe
 
 def model_champion(icp_scores: pl.DataFrame) -> dg.AssetCheckResult:
     """WARN while a division is served by the calibrated rule baseline (no model champion)."""
-    served = icp_scores["model_version"][0] if icp_scores.height else "nothing"
-    baseline = served == gs_scoring.RULE_BASELINE
-    return dg.AssetCheckResult(
-        passed=icp_scores.height > 0 and not baseline,
-        severity=dg.AssetCheckSeverity.WARN,
-        description="no model champion: served by the calibrated rule baseline"
-        if baseline
-        else f"served by model version {served}",
-        metadata={"model_version": served, "rows": icp_scores.height},
-    )
+    return model_champion_result(icp_scores, gs_scoring.RULE_BASELINE, "calibrated rule baseline")
 
 
 def unseen_categories(

@@ -14,7 +14,12 @@ from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
 from pricing_assets.recommend import coverage_summary, deal_summary
-from shared.dagster_helpers import numeric_metadata, schema_check_result, warehouse_metadata
+from shared.dagster_helpers import (
+    model_champion_result,
+    numeric_metadata,
+    schema_check_result,
+    warehouse_metadata,
+)
 from shared.tracking import MLflowTracker
 
 
@@ -68,16 +73,7 @@ def pricing_recommendations(
 
 def model_champion(price_recs_line: pl.DataFrame) -> dg.AssetCheckResult:
     """WARN while the business unit is served by the rule baseline (no model champion)."""
-    served = price_recs_line["model_version"][0] if price_recs_line.height else "nothing"
-    baseline = served == serving.RULE_BASELINE
-    return dg.AssetCheckResult(
-        passed=price_recs_line.height > 0 and not baseline,
-        severity=dg.AssetCheckSeverity.WARN,
-        description="no model champion: served by the segment rule baseline"
-        if baseline
-        else f"served by model version {served}",
-        metadata={"model_version": served, "rows": price_recs_line.height},
-    )
+    return model_champion_result(price_recs_line, serving.RULE_BASELINE, "segment rule baseline")
 
 
 RECS_SCHEMAS = {

@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 
 from gosales_assets.definitions import build_defs
+from gosales_assets.demo import TRAIN
 from gosales_assets.inputs import OUTPUTS
 from gosales_assets.location import LOCATION
 from shared.storage import query_warehouse, read_lake
@@ -16,15 +17,7 @@ from tests.gosales.conftest import tiny_config
 
 model_name = LOCATION.model_name
 
-PARTITIONED = [
-    "gosales/feature_matrix",
-    "gosales/labels",
-    "gosales/candidate_model",
-    "gosales/holdout_metrics",
-    "gosales/candidate_report",
-    "gosales/promoted_model",
-    "gosales/model_card",
-]
+PARTITIONED = TRAIN  # one division × cutoff: the demo's list
 INPUTS = [f"gosales/{name}" for name in OUTPUTS]
 
 
