@@ -124,6 +124,7 @@ def log_run(
             "snapshots": ",".join(s.isoformat() for s in ev.snapshots),
             "calibration_method": cand.calibration_method,
             "best_iteration": cand.best_iteration,
+            "learner": cand.learner,
         }
     )
     for row in result.metrics.to_dicts():
@@ -176,6 +177,7 @@ def report(result: CandidateResult, run_id: str, link: str) -> dict[str, Any]:
         "window_reason": result.window_reason,
         "features": cand.features,
         "calibration_method": cand.calibration_method,
+        "learner": cand.learner,
         "importance": cand.importance,
         "calibration_bins": result.bins,
         "train_stats": cand.train_stats,

@@ -59,6 +59,7 @@ def card_content(
         "oracle_auc_gap": oracle_gap,
         "oracle_gates": report.get("oracle_gates") or "not measured (no ground truth)",
         "calibration_method": report["calibration_method"],
+        "learner": report.get("learner", "lightgbm"),
         "best_iteration": report["best_iteration"],
         "champion_comparison": report["champion_note"],
         "gates_markdown": gates.to_markdown(),

@@ -119,7 +119,8 @@ def matrix(
 
 @dataclass
 class Candidate:
-    """A trained candidate: calibrated LightGBM, logistic baseline and what they need to score."""
+    """A trained candidate: the calibrated chosen learner, the logistic baseline and what they
+    need to score."""
 
     model: Any
     baseline: Any
@@ -128,6 +129,9 @@ class Candidate:
     best_iteration: int
     importance: pl.DataFrame
     train_stats: dict[str, float] = field(default_factory=dict)
+    learner: str = "lightgbm"
+    """The learner chosen on the calibration slice (``lightgbm`` or ``logistic``); for the
+    logistic, ``importance.gain`` holds |coefficient| on the standardized features."""
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         """Calibrated purchase probability per row of ``frame``."""
@@ -189,17 +193,25 @@ def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfi
         eval_metric="binary_logloss",
         callbacks=[lgb.early_stopping(50, verbose=False)],
     )
+    baseline = make_baseline(cfg.seed).fit(np.vstack([X_fit, X_es]), np.concatenate([y_fit, y_es]))
+    # Model choice is part of training: the better of LightGBM and the regularized logistic
+    # regression on the calibration slice (neither was fitted on it; calibration is monotone,
+    # so the AUC it is chosen on is the uncalibrated one). A tie keeps LightGBM.
+    val_auc = {
+        "lightgbm": roc_auc(y_cal, booster.predict_proba(X_cal)[:, 1]),
+        "logistic": roc_auc(y_cal, baseline.predict_proba(X_cal)[:, 1]),
+    }
+    learner = "logistic" if val_auc["logistic"] > val_auc["lightgbm"] else "lightgbm"
+    chosen = baseline if learner == "logistic" else booster
     calibrated, method = fit_calibrator(
-        booster, X_cal, y_cal, method="auto", isotonic_min_positives=cfg.isotonic_min_positives
+        chosen, X_cal, y_cal, method="auto", isotonic_min_positives=cfg.isotonic_min_positives
     )
     bound_isotonic(calibrated, X_cal.shape[0])
-    baseline = make_baseline(cfg.seed).fit(np.vstack([X_fit, X_es]), np.concatenate([y_fit, y_es]))
-    importance = pl.DataFrame(
-        {
-            "feature": features,
-            "gain": booster.booster_.feature_importance(importance_type="gain").astype(float),
-        }
-    ).sort("gain", descending=True)
+    if learner == "lightgbm":
+        weight = booster.booster_.feature_importance(importance_type="gain").astype(float)
+    else:  # |coefficient| on the standardized signed-log features: the logistic's own weight
+        weight = np.abs(baseline.named_steps["logit"].coef_.ravel()).astype(float)
+    importance = pl.DataFrame({"feature": features, "gain": weight}).sort("gain", descending=True)
     stats = {
         "train_rows": float(X_fit.shape[0]),
         "train_positives": float(y_fit.sum()),
@@ -207,9 +219,10 @@ def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfi
         "calibration_rows": float(X_cal.shape[0]),
         "calibration_positives": float(y_cal.sum()),
         "n_features": float(len(features)),
+        **{f"validation_auc_{k}": float(v) for k, v in val_auc.items()},
     }
     best = int(booster.best_iteration_ or cfg.n_estimators)
-    return Candidate(calibrated, baseline, features, method, best, importance, stats)
+    return Candidate(calibrated, baseline, features, method, best, importance, stats, learner)
 
 
 PAIRED_WITH = ("rule", "champion")  # models the candidate is compared with, paired

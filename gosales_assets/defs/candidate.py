@@ -94,6 +94,7 @@ def _candidate_metadata(result: gs_candidate.CandidateResult, run_id: str, link:
         "window_months": result.window_months,
         "window_reason": result.window_reason,
         "calibration_method": cand.calibration_method,
+        "learner": cand.learner,
         "mlflow_run": dg.MetadataValue.url(link),
         "mlflow_run_id": run_id,
         "gates": dg.MetadataValue.md(result.gates.to_markdown()),
