@@ -32,12 +32,13 @@ from datetime import date
 import pandera.polars as pa
 import polars as pl
 
-from shared.partitions import partition_key, partition_keys
+from shared.partitions import partition_key
 from shared.validation import (
     DataContractError,
     Violation,
     contract_frame,
     foreign_key_violation,
+    name_keys,
     not_after_violation,
     require_tables,
     row_violation,
@@ -164,36 +165,8 @@ def _sign_violations(tx: pl.DataFrame) -> list[Violation]:
 
 def _division_keys(tables: dict[str, pl.DataFrame]) -> tuple[dict[str, str], list[Violation]]:
     """Partition key of every division name in ``tables``; a violation per table holding
-    unusable names or different names with one key (the message lists them all)."""
-    values = {
-        t: set(df.get_column("division").unique().to_list())
-        for t, df in tables.items()
-        if "division" in df.columns
-    }
-    names = sorted(set().union(*values.values()))
-    try:
-        return partition_keys(names, "division"), []
-    except ValueError as err:
-        keys = [partition_key(n) for n in names]
-        shared_keys = {k for k in keys if keys.count(k) > 1}
-        out = []
-        for t, df in tables.items():
-            if t not in values:
-                continue
-            mine = [n for n, k in zip(names, keys, strict=True) if n in values[t]]
-            bad = [n for n in mine if _unusable(n) or partition_key(n) in shared_keys]
-            if bad:
-                rows = df.filter(pl.col("division").is_in(bad))
-                out.append(Violation(t, "division", str(err), rows.height, rows.head(5).to_dicts()))
-        return {}, out
-
-
-def _unusable(name: str) -> bool:
-    try:
-        partition_keys([name], "division")
-    except ValueError:
-        return True
-    return False
+    unusable names or different names with one key (:func:`shared.validation.name_keys`)."""
+    return name_keys(tables, "division")
 
 
 def division_display_names(transactions: pl.DataFrame, names: Iterable[str] = ()) -> dict[str, str]:

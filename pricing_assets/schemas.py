@@ -18,12 +18,12 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from shared.partitions import partition_key, partition_keys
 from shared.validation import (
     MAX_EXAMPLES,
     DataContractError,
     Violation,
     contract_frame,
+    name_keys,
     not_after_violation,
     row_violation,
     unique_violation,
@@ -184,37 +184,9 @@ def ids_as_text(frame: pl.DataFrame) -> pl.DataFrame:
 
 def bu_keys(tables: Mapping[str, pl.DataFrame]) -> tuple[dict[str, str], list[Violation]]:
     """Partition key of every business-unit name in the ``bu_id`` columns of ``tables``
-    (:func:`shared.partitions.partition_keys`: ``"North America"`` → ``north_america``,
-    ``"APAC "`` → ``apac``). Unusable names and different names sharing a key give one
-    violation per table holding them, each message listing every such name at once."""
-    values = {
-        t: set(df.get_column("bu_id").drop_nulls().cast(pl.String).unique().to_list())
-        for t, df in tables.items()
-        if "bu_id" in df.columns
-    }
-    names = sorted(set().union(*values.values()))
-    try:
-        return partition_keys(names, "bu_id"), []
-    except ValueError as err:
-        keys = [partition_key(n) for n in names]
-        bad = {n for n, k in zip(names, keys, strict=True) if keys.count(k) > 1 or not _usable(n)}
-        out = []
-        for t, df in tables.items():
-            mine = sorted(values.get(t, set()) & bad)
-            if mine:
-                rows = df.filter(pl.col("bu_id").cast(pl.String).is_in(mine))
-                out.append(
-                    Violation(t, "bu_id", str(err), rows.height, rows.head(MAX_EXAMPLES).to_dicts())
-                )
-        return {}, out
-
-
-def _usable(name: str) -> bool:
-    try:
-        partition_keys([name], "bu_id")
-    except ValueError:
-        return False
-    return True
+    (``"North America"`` → ``north_america``, ``"APAC "`` → ``apac``); unusable or colliding
+    names reported at once (:func:`shared.validation.name_keys`)."""
+    return name_keys(tables, "bu_id")
 
 
 def with_bu_keys(frame: pl.DataFrame, keys: Mapping[str, str]) -> pl.DataFrame:

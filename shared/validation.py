@@ -534,3 +534,45 @@ def _quarantine_frame(held: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
         for h in held
     ]
     return pl.DataFrame(rows, schema=QUARANTINE_SCHEMA)
+
+
+def name_keys(
+    tables: Mapping[str, pl.DataFrame], column: str
+) -> tuple[dict[str, str], list[Violation]]:
+    """Partition key of every name in ``column`` of ``tables`` (division, business unit…),
+    by :func:`shared.partitions.partition_keys` (``"CAD Seats"`` → ``cad_seats``).
+
+    Out: ``({name: key}, [])``, or ``({}, violations)`` when some names have no usable key
+    or different names share one: a violation per table holding such names, each with the
+    one-line message that lists every such name at once, and the offending rows."""
+    from shared.partitions import partition_key, partition_keys
+
+    values = {
+        t: set(df.get_column(column).drop_nulls().cast(pl.String).unique().to_list())
+        for t, df in tables.items()
+        if column in df.columns
+    }
+    names = sorted(set().union(*values.values()))
+    try:
+        return partition_keys(names, column), []
+    except ValueError as err:
+        keys = [partition_key(n) for n in names]
+
+        def unusable(name: str) -> bool:
+            try:
+                partition_keys([name], column)
+            except ValueError:
+                return True
+            return False
+
+        bad = {n for n, k in zip(names, keys, strict=True) if keys.count(k) > 1 or unusable(n)}
+        out = []
+        for t, df in tables.items():
+            mine = sorted(values.get(t, set()) & bad)
+            if mine:
+                hit = pl.col(column).cast(pl.String).is_in(mine)
+                rows = df.filter(hit)
+                out.append(
+                    Violation(t, column, str(err), rows.height, rows.head(MAX_EXAMPLES).to_dicts())
+                )
+        return {}, out
