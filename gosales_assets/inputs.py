@@ -16,7 +16,7 @@ import polars as pl
 
 from shared.home import worlds_dir
 from shared.sources import as_of_date, read_source, write_folder
-from shared.validation import contract_page, require_tables, validate_with_quarantine
+from shared.validation import contract_page, validate_with_quarantine
 
 REQUIRED = ("customers", "transactions")
 OUTPUTS = ("customers", "transactions", "install_base", "ground_truth", "quarantine")
@@ -101,7 +101,6 @@ def validated_inputs(
         from gosales_assets.schemas import validate_inputs, with_extra_features
 
         tables, described = load_inputs(uri, size, seed, window_months, variant, truth_windows)
-        require_tables(tables, REQUIRED)
         as_of = data_as_of(tables["transactions"])  # type: ignore[arg-type]
         clean, held = validate_with_quarantine(
             {k: v for k, v in tables.items() if k != "ground_truth" and v is not None},

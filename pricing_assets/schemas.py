@@ -140,20 +140,10 @@ def unknown_value_violation(
     """Rows whose ``column`` is not one of ``allowed`` (e.g. an unconfigured bu_id)."""
     if column not in df.columns:
         return None
-    mask = (~df[column].is_in(list(allowed))).fill_null(True)
-    n = int(mask.sum())
-    if n == 0:
-        return None
-    examples = (
-        df.filter(mask).select([c for c in dict.fromkeys([*keys, column]) if c in df.columns])
-    ).head(MAX_EXAMPLES)
-    return Violation(
-        table,
-        column,
-        f"unknown {column} (configured: {', '.join(allowed)})",
-        n,
-        examples.to_dicts(),
-    )
+    rule = f"unknown {column} (configured: {', '.join(allowed)})"
+    # a null value is unknown too; a row-level rule, so quarantinable like the others
+    unknown = (~pl.col(column).is_in(list(allowed))).fill_null(True)
+    return row_violation(df, unknown, table, column, rule, keys)
 
 
 def id_type_violations(df: pl.DataFrame, table: str, keys: Sequence[str]) -> list[Violation]:

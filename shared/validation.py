@@ -251,9 +251,8 @@ def parse_iso(text: pl.Series) -> pl.Series:
 def _target_dtypes(schema: Any) -> dict[str, pl.DataType]:
     """``{column: polars dtype}`` of a pandera polars schema (model or DataFrameSchema),
     for the columns that declare one."""
-    columns = schema.to_schema().columns if hasattr(schema, "to_schema") else schema.columns
     out: dict[str, pl.DataType] = {}
-    for name, col in columns.items():
+    for name, col in _columns(schema).items():
         dtype = getattr(col.dtype, "type", None) if col.dtype is not None else None
         if dtype is not None:
             out[name] = dtype
@@ -327,8 +326,12 @@ def contract_frame(
 
 def _schema_columns(schema: Any) -> list[str]:
     """The required columns of a pandera polars schema (optional ones may be absent)."""
-    columns = schema.to_schema().columns if hasattr(schema, "to_schema") else schema.columns
-    return [name for name, col in columns.items() if getattr(col, "required", True)]
+    return [name for name, col in _columns(schema).items() if getattr(col, "required", True)]
+
+
+def _columns(schema: Any) -> dict[str, Any]:
+    """The column specs of a pandera polars schema, a ``DataFrameModel`` or a ``DataFrameSchema``."""
+    return schema.to_schema().columns if hasattr(schema, "to_schema") else schema.columns
 
 
 def validate_frame(
