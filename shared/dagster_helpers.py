@@ -12,7 +12,7 @@ import polars as pl
 
 from shared.storage import WAREHOUSE_TABLE, LakeIOManager
 from shared.tracking import MLflowTracker
-from shared.validation import pandera_violations
+from shared.validation import QUARANTINE_SCHEMA, pandera_violations
 
 OWNERS = ["team:revenue-ml"]
 
@@ -184,6 +184,35 @@ def quarantine_metadata(held: pl.DataFrame) -> dict[str, Any]:
     }
 
 
+def column_schema(
+    columns: Mapping[str, Any], descriptions: Mapping[str, str] | None = None
+) -> dict[str, dg.TableSchema]:
+    """Asset metadata that shows a table's columns in the Dagster UI (``dagster/column_schema``).
+
+    Args:
+        columns: column name -> polars dtype, in table order.
+        descriptions: optional column name -> one-line description.
+    """
+    notes = descriptions or {}
+    return {
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(name, str(dtype), description=notes.get(name))
+                for name, dtype in columns.items()
+            ]
+        )
+    }
+
+
+QUARANTINE_COLUMNS = {
+    "table": "contract table the row came from",
+    "column": "column the broken rule is about",
+    "rule": "the contract rule the row broke",
+    "source_row": "row position in the source table (0-based, header not counted)",
+    "row": "the source row's values as JSON text",
+}
+
+
 def quarantine_out(location: Any, **kwargs: Any) -> dg.AssetOut:
     """The ``quarantine`` output of a location's inputs multi-asset (its warehouse table
     ``<location>.quarantine``): rows set aside by ``source.quarantine_bad_rows``."""
@@ -191,7 +220,10 @@ def quarantine_out(location: Any, **kwargs: Any) -> dg.AssetOut:
         description="Input rows set aside with the contract rule they broke, when the source "
         "resource's quarantine_bad_rows is on (off by default: bad rows fail the run). One row "
         "per (rule, source row); the source row's values as JSON.",
-        metadata=warehouse_metadata(location.table("quarantine")),
+        metadata={
+            **warehouse_metadata(location.table("quarantine")),
+            **column_schema(QUARANTINE_SCHEMA, QUARANTINE_COLUMNS),
+        },
         kinds={"polars", "duckdb"},
         **kwargs,
     )
