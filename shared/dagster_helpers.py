@@ -12,7 +12,7 @@ import polars as pl
 
 from shared.storage import WAREHOUSE_TABLE, LakeIOManager
 from shared.tracking import MLflowTracker
-from shared.validation import QUARANTINE_SCHEMA, pandera_violations
+from shared.validation import QUARANTINE_COLUMNS, QUARANTINE_SCHEMA, pandera_violations
 
 OWNERS = ["team:revenue-ml"]
 
@@ -202,15 +202,6 @@ def column_schema(
             ]
         )
     }
-
-
-QUARANTINE_COLUMNS = {
-    "table": "contract table the row came from",
-    "column": "column the broken rule is about",
-    "rule": "the contract rule the row broke",
-    "source_row": "row position in the source table (0-based, header not counted)",
-    "row": "the source row's values as JSON text",
-}
 
 
 def quarantine_out(location: Any, **kwargs: Any) -> dg.AssetOut:

@@ -457,6 +457,15 @@ QUARANTINE_SCHEMA = {
 """The quarantine table: one row per (rule broken, source row); ``row`` is the source row's
 values as JSON text (every contract table fits one schema that way)."""
 
+QUARANTINE_COLUMNS = {
+    "table": "contract table the row came from",
+    "column": "column the broken rule is about",
+    "rule": "the contract rule the row broke",
+    "source_row": "row position in the source table (0-based, header not counted)",
+    "row": "the source row's values as JSON text",
+}
+"""One line per :data:`QUARANTINE_SCHEMA` column, shown with the table in the Dagster UI."""
+
 
 def validate_with_quarantine(
     tables: Mapping[str, pl.DataFrame | None],

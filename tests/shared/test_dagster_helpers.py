@@ -3,6 +3,8 @@ exactly the columns ``shared.validation.QUARANTINE_SCHEMA`` writes, with their t
 
 from __future__ import annotations
 
+import importlib
+
 import dagster as dg
 import polars as pl
 import pytest
@@ -22,7 +24,7 @@ def test_column_schema_lists_columns_in_order_with_types_and_descriptions():
 
 @pytest.mark.parametrize("location", ["gosales", "pricing"])
 def test_quarantine_assets_show_the_quarantine_schema(location):
-    module = __import__(f"{location}_assets.definitions", fromlist=["defs"])
+    module = importlib.import_module(f"{location}_assets.definitions")
     spec = next(
         s
         for s in module.defs.resolve_all_asset_specs()
