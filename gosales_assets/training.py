@@ -26,6 +26,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from gosales_assets.config import GateConfig, TrainingConfig
 from shared.calibration import fit_calibrator
 from shared.gates import (
+    INSUFFICIENT,
     Gate,
     GateReport,
     champion_gate,
@@ -163,6 +164,46 @@ def bound_isotonic(calibrated: Any, n_cal: int) -> float:
     return eps
 
 
+class PriorRate:
+    """The honest stand-in when no model can be fitted: every customer gets the training
+    prevalence, add-one smoothed ``(positives + 1) / (rows + 2)`` so it stays inside (0, 1).
+
+    Written here rather than ``sklearn.dummy.DummyClassifier``: a division whose training
+    rows hold no positive at all has one class, and the dummy's ``predict_proba`` then has one
+    column; this one always returns ``(n, 2)`` like every other model we serve."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = float(rate)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        p = np.full(np.asarray(X).shape[0], self.rate)
+        return np.column_stack([1.0 - p, p])
+
+
+NO_MODEL = "prior"
+"""``Candidate.learner`` when a training group had no positive: the prior rate, no model."""
+
+
+def prior_candidate(
+    train: pl.DataFrame, features: list[str], positives: dict[str, int]
+) -> Candidate:
+    """The candidate of a division too sparse to fit: :class:`PriorRate` as model and baseline.
+
+    ``train_stats["training_min_group_positives"]`` = 0 tells :func:`promotion_gates` to
+    refuse it as "insufficient evidence" (the previous champion keeps serving)."""
+    y = train["label"].to_numpy() if train.height else np.zeros(0)
+    prior = PriorRate((float(y.sum()) + 1.0) / (y.size + 2.0))
+    stats = {
+        "train_rows": float(y.size),
+        "train_positives": float(y.sum()),
+        **{f"{name}_positives": float(v) for name, v in positives.items()},
+        "training_min_group_positives": float(min(positives.values())),
+        "n_features": float(len(features)),
+    }
+    importance = pl.DataFrame({"feature": features, "gain": [0.0] * len(features)})
+    return Candidate(prior, prior, features, "none", 0, importance, stats, NO_MODEL)
+
+
 def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfig) -> Candidate:
     """Fit LightGBM (early stopping on its own customer group), calibrate it, fit the baseline.
 
@@ -175,13 +216,11 @@ def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfi
     import lightgbm as lgb
 
     parts = {g: train.filter(pl.col("group") == g) for g in ("fit", "early_stop", "calibration")}
-    for name, part in parts.items():
-        if part.height == 0 or part["label"].sum() == 0:
-            raise ValueError(
-                f"training group '{name}' has {part.height} rows and "
-                f"{0 if part.height == 0 else int(part['label'].sum())} positives: "
-                "too few customers for this division; add snapshots or relax the split"
-            )
+    positives = {
+        name: int(part["label"].sum()) if part.height else 0 for name, part in parts.items()
+    }
+    if min(positives.values()) == 0:
+        return prior_candidate(train, features, positives)
     X_fit, y_fit = matrix(parts["fit"], features), parts["fit"]["label"].to_numpy()
     X_es, y_es = matrix(parts["early_stop"], features), parts["early_stop"]["label"].to_numpy()
     X_cal, y_cal = matrix(parts["calibration"], features), parts["calibration"]["label"].to_numpy()
@@ -218,6 +257,7 @@ def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfi
         "early_stop_rows": float(X_es.shape[0]),
         "calibration_rows": float(X_cal.shape[0]),
         "calibration_positives": float(y_cal.sum()),
+        "training_min_group_positives": float(min(positives.values())),
         "n_features": float(len(features)),
         **{f"validation_auc_{k}": float(v) for k, v in val_auc.items()},
     }
@@ -285,6 +325,24 @@ def calibration_allowance(prevalence: float, n: int, n_bins: int = 10) -> float:
     return math.sqrt(max(prevalence * (1 - prevalence), 1e-12) / max(n / n_bins, 1.0))
 
 
+def training_evidence_gate(min_group_positives: float) -> Gate:
+    """Whether a model could be fitted at all: every training group (fit, early stop,
+    calibration) needs a positive. Failing, the candidate is the prior rate
+    (:func:`prior_candidate`) and the verdict is "insufficient evidence", not a bad model."""
+    ok = min_group_positives >= 1
+    return replace(
+        gate(
+            "training_positives",
+            min_group_positives,
+            ">=",
+            1,
+            "fewest positives in a training group (fit / early stop / calibration)"
+            + ("" if ok else "; no model fitted, the prior rate stands in"),
+        ),
+        verdict="" if ok else INSUFFICIENT,
+    )
+
+
 def promotion_gates(metrics: pl.DataFrame, cfg: GateConfig, division: str) -> GateReport:
     """The gate verdict for a candidate, from its holdout metrics table.
 
@@ -303,6 +361,13 @@ def promotion_gates(metrics: pl.DataFrame, cfg: GateConfig, division: str) -> Ga
     gates: list[Gate] = evidence_gates(
         pos, cfg.min_holdout_positives, metric_of(metrics, "candidate", "auc_se"), cfg.max_auc_se
     )
+    if "training_min_group_positives" in metrics.columns:  # absent for the oracle's report
+        fitted = training_evidence_gate(
+            metric_of(metrics, "candidate", "training_min_group_positives")
+        )
+        if not fitted.passed:  # no model to compare: the rest would judge the prior rate
+            return GateReport([fitted, *gates])
+        gates.insert(0, fitted)
     if cfg.floors != "off":
         advisory = cfg.floors == "warn"
         gates += [
@@ -498,7 +563,11 @@ def fit_and_evaluate(
         if joined.height and joined["true_prob"].null_count() == 0:
             scores["oracle"] = joined["true_prob"].to_numpy()
 
-    metrics = evaluate(holdout, scores)
+    metrics = evaluate(holdout, scores).with_columns(
+        training_min_group_positives=pl.when(pl.col("model") == "candidate").then(
+            pl.lit(cand.train_stats["training_min_group_positives"])
+        )
+    )
     metrics = metrics.select(
         pl.lit(division).alias("division"),
         pl.lit(cutoff).cast(pl.Date).alias("cutoff_date"),

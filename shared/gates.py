@@ -75,8 +75,8 @@ def skipped_gate(name: str, reason: str) -> Gate:
 
 
 INSUFFICIENT = "insufficient evidence"
-EVIDENCE_GATES = ("holdout_positives", "holdout_evidence")
-"""Gates that say the holdout is too small to judge, not that the model is bad."""
+EVIDENCE_GATES = ("training_positives", "holdout_positives", "holdout_evidence")
+"""Gates that say the data are too few to fit or judge, not that the model is bad."""
 
 
 def evidence_gates(

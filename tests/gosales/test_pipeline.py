@@ -156,3 +156,33 @@ def test_bad_input_fails_with_a_clear_error_and_writes_nothing(salesml_home, tin
     message = str(result.get_step_failure_events()[0].event_specific_data.error)
     assert "transactions" in message and "quantity" in message
     assert not (salesml_home / "lake" / "gosales").exists()
+
+
+def test_a_division_too_sparse_to_fit_is_refused_as_insufficient_evidence(
+    salesml_home, tiny_world, tmp_path
+):
+    """Only two customers ever bought the division: no training group can hold a positive
+    in each of fit / early stop / calibration. The run succeeds, the refusal is recorded as
+    "insufficient evidence" and the labelled rule keeps serving."""
+    from shared.sources import write_folder
+
+    cfg = tiny_config(tiny_world)
+    division = cfg.divisions[0]
+    tx = tiny_world.transactions
+    buyers = tx.filter(pl.col("division") == division)["customer_id"].unique().sort()[:2]
+    sparse = tx.filter((pl.col("division") != division) | pl.col("customer_id").is_in(buyers))
+    src = write_folder(tmp_path / "sparse", {**tiny_world.tables(), "transactions": sparse})
+    _, results = _pipeline(cfg, src)
+    assert all(r.success for r in results), [r.get_step_failure_events() for r in results]
+    decision = read_lake(["gosales", "promoted_model"])
+    assert decision["promoted"].to_list() == [False]
+    assert decision["reason"][0].startswith("insufficient evidence")
+    assert "training_positives" in decision["reason"][0]
+    meta = next(
+        m.materialization.metadata
+        for m in results[1].get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey(["gosales", "candidate_model"])
+    )
+    assert meta["learner"].value == "prior"
+    assert MLflowTracker().champion(model_name(division)) is None
+    assert set(read_lake(["gosales", "icp_scores"])["model_version"]) == {"rule-baseline"}
