@@ -3,7 +3,8 @@
 For each division of one cutoff: the holdout's base rate and positives, the oracle's
 (true probabilities') AUC, the candidate's AUC and its standard error, the gate
 verdict, the verdict the gates would give the true probabilities on the same holdout
-(``oracle_gates``: does the evidence allow any model to pass?), the label window used
+(``oracle_gates``: does the evidence allow any model to pass?), the learner chosen on
+the validation slice (``lightgbm``, ``logistic`` or ``prior``), the label window used
 (widened for a sparse division) and what serves the division afterwards (a model
 version or ``rule-baseline``). Everything goes through the Dagster definitions, the
 same path as ``make demo``, in the ``SALESML_HOME`` of the caller.
@@ -109,6 +110,7 @@ def run_study(cfg: GosalesConfig, source_uri: str | None = None) -> pl.DataFrame
                 "division": division,
                 "window_months": _meta(trained, "gosales/labels", "window_months"),
                 "window_widened": _meta(trained, "gosales/labels", "window_widened"),
+                "learner": _meta(trained, "gosales/candidate_model", "learner"),
                 "gate": verdict,
                 "oracle_gates": _meta(trained, "gosales/candidate_model", "oracle_gates"),
             }
@@ -151,6 +153,7 @@ def run_study(cfg: GosalesConfig, source_uri: str | None = None) -> pl.DataFrame
             "rule_auc",
             "oracle_gap",
             "auc_se",
+            "learner",
             "gate",
             "oracle_gates",
             "served_by",

@@ -44,7 +44,7 @@ def summarize() -> str:
     pick = {
         ("range", "cqr_lightgbm", "n"): "holdout_lines",
         ("range", "cqr_lightgbm", "coverage"): "coverage",
-        ("point", "lightgbm", "mae"): "mae",
+        ("point", "candidate", "mae"): "mae",
         ("point", "segment_median", "mae"): "rule_mae",
         ("point", "random_forest", "mae"): "rf_mae",
         ("win", "lightgbm", "roc_auc"): "win_auc",

@@ -1,7 +1,8 @@
 """Per-line justification: the top drivers of the point prediction.
 
-Uses LightGBM's own additive feature contributions (``pred_contrib=True``,
-TreeSHAP): for each line, ``prediction = base_value + Σ contribution_f``. The
+Uses the point candidate's additive feature contributions
+(:meth:`pricing_assets.models.PointModels.contributions`: LightGBM's own TreeSHAP, or the
+ridge's coefficient terms): for each line, ``prediction = base_value + Σ contribution_f``. The
 ``top_k`` features with the largest absolute contribution are reported with
 their signed contribution (in discount points) and the feature's value.
 
@@ -16,17 +17,19 @@ import numpy as np
 import polars as pl
 
 from pricing_assets.features import matrix
+from pricing_assets.models import PointModels
 
 
-def top_drivers(model, frame: pl.DataFrame, features: list[str], top_k: int = 3) -> pl.DataFrame:
+def top_drivers(point: PointModels, frame: pl.DataFrame, top_k: int = 3) -> pl.DataFrame:
     """``order_line_id, predicted_discount, base_value, driver_<i>, contribution_<i>, value_<i>``.
 
     Args:
-        model: a fitted ``lightgbm.LGBMRegressor``.
-        frame: lines with ``order_line_id`` and the model's ``features``.
+        point: the fitted point models (their chosen learner is explained).
+        frame: lines with ``order_line_id`` and the model's features.
     """
+    features = point.features
     X = matrix(frame, features)
-    contrib = model.predict(X, pred_contrib=True)  # (n, n_features + 1); last column = base
+    contrib = point.contributions(frame)  # (n, n_features + 1); last column = base
     base, parts = contrib[:, -1], contrib[:, :-1]
     order = np.argsort(-np.abs(parts), axis=1)[:, :top_k]
     rows = np.arange(len(X))[:, None]
@@ -71,9 +74,7 @@ def justify_holdout(model, line_features: pl.DataFrame, bu: str, cutoff) -> pl.D
     """Top drivers of the point model ``model`` (a ``PointModels``) on the holdout lines,
     stamped with the partition's ``bu_id`` and ``cutoff_date``."""
     hold = line_features.filter(pl.col("split") == "holdout")
-    return top_drivers(model.lgbm, hold, model.features).with_columns(
-        bu_id=pl.lit(bu), cutoff_date=pl.lit(cutoff)
-    )
+    return top_drivers(model, hold).with_columns(bu_id=pl.lit(bu), cutoff_date=pl.lit(cutoff))
 
 
 def model_card(

@@ -1,7 +1,8 @@
 """Discount point and range models, and the win-probability model (pure functions).
 
-* Point: LightGBM (L2) vs a RandomForest baseline vs a segment-median rule
-  (median training discount per product family × customer tier).
+* Point: the better of LightGBM (L2) and ridge on the calibration slice, vs a
+  RandomForest baseline vs a segment-median rule (median training discount per
+  product family × customer tier).
 * Range: LightGBM quantile models at ``(1 - target) / 2``, ``1/2`` and
   ``(1 + target) / 2`` (5/50/95 % for a 90 % range) fitted on training rows,
   conformalized with MAPIE's :class:`ConformalizedQuantileRegressor` on the
@@ -112,35 +113,101 @@ class SegmentRangeRule:
         return _ordered(lo, self.median.predict(frame), hi, groups)
 
 
+POINT_LEARNERS = ("lightgbm", "ridge")
+"""The point learners tried; the candidate is the one with the lower validation MSE."""
+
+
+def make_ridge(seed: int) -> Any:
+    """The regularized linear point learner: median imputation with missing indicators
+    (missing customer context), standardization, ridge with its penalty chosen by
+    efficient leave-one-out (``RidgeCV``). Category codes enter as numbers: a linear model
+    cannot use them well, and validation then prefers LightGBM, as it should."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    del seed  # RidgeCV is deterministic; the argument keeps one signature for the learners
+    return make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        StandardScaler(),
+        RidgeCV(alphas=np.logspace(-3, 3, 13)),
+    )
+
+
 @dataclass
 class PointModels:
-    """The candidate (LightGBM), its RandomForest baseline and the segment-median rule."""
+    """The point candidate (the better of LightGBM and ridge on the validation slice), the
+    RandomForest baseline and the segment-median rule.
+
+    ``linear`` and ``learner`` default at class level, so a bundle pickled before the
+    learner choice existed still loads (and serves its LightGBM)."""
 
     lgbm: lgb.LGBMRegressor
     rf: RandomForestRegressor
     rule: SegmentMedianRule
     features: list[str] = field(default_factory=lambda: list(FEATURES))
+    linear: Any = None
+    learner: str = "lightgbm"
+    validation_mse: Any = None  # {learner: MSE on the validation slice}, or None (not chosen)
+
+    def _learners(self) -> dict[str, Any]:
+        return {
+            "lightgbm": self.lgbm,
+            **({"ridge": self.linear} if self.linear is not None else {}),
+        }
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
-        return self.lgbm.predict(matrix(frame, self.features))
+        """Discount (fraction of list price) per row by the chosen learner."""
+        return self._learners()[self.learner].predict(matrix(frame, self.features))
+
+    def contributions(self, frame: pl.DataFrame) -> np.ndarray:
+        """Additive explanation of :meth:`predict`: ``(n, n_features + 1)``, the last column
+        the base value, each row summing to the prediction.
+
+        LightGBM: its own TreeSHAP (``pred_contrib=True``). Ridge: ``coef · z`` per
+        standardized column, a missing-value indicator folded into the feature it flags;
+        the base is the intercept (the mean training discount, the features being centred)."""
+        X = matrix(frame, self.features)
+        if self.learner == "lightgbm":
+            return self.lgbm.predict(X, pred_contrib=True)
+        imputer, scaler, ridge = (step for _, step in self.linear.steps)
+        terms = scaler.transform(imputer.transform(X)) * ridge.coef_
+        parts = terms[:, : len(self.features)].copy()
+        if imputer.indicator_ is not None:
+            flagged = imputer.indicator_.features_
+            parts[:, flagged] += terms[:, len(self.features) :]
+        return np.column_stack([parts, np.full(len(X), ridge.intercept_)])
 
     def predict_all(self, frame: pl.DataFrame) -> dict[str, np.ndarray]:
+        """Every point model's predictions by learner name (the chosen one first)."""
         X = matrix(frame, self.features)
+        learners = self._learners()
+        order = [self.learner, *(k for k in learners if k != self.learner)]
         return {
-            "lightgbm": self.lgbm.predict(X),
+            **{k: learners[k].predict(X) for k in order},
             "random_forest": self.rf.predict(X),
             "segment_median": self.rule.predict(frame),
         }
 
 
 def fit_point_models(
-    train: pl.DataFrame, settings: ModelSettings, features: list[str] | None = None
+    train: pl.DataFrame,
+    settings: ModelSettings,
+    features: list[str] | None = None,
+    validation: pl.DataFrame | None = None,
 ) -> PointModels:
-    """Fit LightGBM, the RandomForest baseline and the rule on training rows, on
-    ``features`` (default :data:`FEATURES`; with declared user features, ``feature_list``)."""
+    """Fit LightGBM, ridge, the RandomForest baseline and the rule on training rows, on
+    ``features`` (default :data:`FEATURES`; with declared user features, ``feature_list``).
+
+    Model choice is part of training: the candidate is the learner with the lower mean
+    squared error (the L2 loss both are trained for) on ``validation`` (rows neither was
+    fitted on: the time-ordered calibration slice); a tie, or no validation rows, keeps
+    LightGBM."""
     features = list(features or FEATURES)
     X, y = matrix(train, features), train["discount"].to_numpy()
     model = lgb.LGBMRegressor(objective="regression", **lgbm_params(settings)).fit(X, y)
+    linear = make_ridge(settings.seed).fit(X, y)
     rf = RandomForestRegressor(
         n_estimators=settings.rf_estimators,
         min_samples_leaf=10,
@@ -149,7 +216,15 @@ def fit_point_models(
         n_jobs=settings.num_threads,
         random_state=settings.seed,
     ).fit(np.nan_to_num(X, nan=-1.0), y)
-    return PointModels(model, _NanSafe(rf), SegmentMedianRule.fit(train), features)
+    point = PointModels(model, _NanSafe(rf), SegmentMedianRule.fit(train), features, linear)
+    if validation is not None and validation.height:
+        Xv, yv = matrix(validation, features), validation["discount"].to_numpy()
+        point.validation_mse = {
+            name: float(np.mean((m.predict(Xv) - yv) ** 2)) for name, m in point._learners().items()
+        }
+        if point.validation_mse["ridge"] < point.validation_mse["lightgbm"]:
+            point.learner = "ridge"
+    return point
 
 
 class _NanSafe:
@@ -163,10 +238,11 @@ class _NanSafe:
 
 
 def point_metrics(models: PointModels, holdout: pl.DataFrame) -> pl.DataFrame:
-    """Errors of each point model on the holdout: ``model, n, mae, rmse, mse``, and for
-    LightGBM ``mse_vs_rule_diff`` / ``mse_vs_rule_se``: its mean squared error minus the
-    segment-median rule's on the same lines, with the deal-clustered paired standard error
-    (squared error: the loss the L2 point model is trained for)."""
+    """Errors of each point model on the holdout: ``model, n, mae, rmse, mse`` (``model`` =
+    learner name, the chosen learner first), and for the chosen learner ``mse_vs_rule_diff``
+    / ``mse_vs_rule_se``: its mean squared error minus the segment-median rule's on the same
+    lines, with the deal-clustered paired standard error (squared error: the loss the point
+    learners are trained for), and ``validation_mse`` per learner when one was chosen."""
     y = holdout["discount"].to_numpy()
     preds = models.predict_all(holdout)
     rows = [
@@ -176,16 +252,21 @@ def point_metrics(models: PointModels, holdout: pl.DataFrame) -> pl.DataFrame:
             "mae": M.mae(y, p),
             "rmse": M.rmse(y, p),
             "mse": M.rmse(y, p) ** 2,
+            **(
+                {"validation_mse": models.validation_mse[name]}
+                if name in (models.validation_mse or {})
+                else {}
+            ),
         }
         for name, p in preds.items()
     ]
     diff, se = M.paired_loss_difference(
-        (preds["lightgbm"] - y) ** 2,
+        (preds[models.learner] - y) ** 2,
         (preds["segment_median"] - y) ** 2,
         holdout["deal_id"].to_numpy(),
     )
     rows[0].update(mse_vs_rule_diff=diff, mse_vs_rule_se=se)
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, strict=False)
 
 
 # --- range ----------------------------------------------------------------------

@@ -52,6 +52,7 @@ METRIC_SCHEMA = {
 ROLES = {
     "lightgbm": "candidate",
     "cqr_lightgbm": "candidate",
+    "ridge": "baseline",  # unless chosen as the point candidate (fit_partition)
     "random_forest": "baseline",
     "logistic": "baseline",
     "segment_median": "rule",
@@ -103,14 +104,17 @@ class PartitionResult:
         return metric_value(self.metrics, component, model, metric)
 
 
-def _rows(bu: str, cutoff: date, component: str, learner: str, values: dict) -> list[dict]:
-    """Long metric rows of one learner (or feature / family: those measure the candidate)."""
+def _rows(
+    bu: str, cutoff: date, component: str, learner: str, values: dict, role: str | None = None
+) -> list[dict]:
+    """Long metric rows of one learner (or feature / family: those measure the candidate);
+    ``role`` overrides :data:`ROLES` (the point learner chosen on validation is the candidate)."""
     return [
         {
             "bu_id": bu,
             "cutoff_date": cutoff,
             "component": component,
-            "model": ROLES.get(learner, "candidate"),
+            "model": role or ROLES.get(learner, "candidate"),
             "learner": learner,
             "metric": k,
             "value": float(v),
@@ -154,15 +158,22 @@ def fit_partition(
     rows: list[dict] = []
     # point
     model_columns = feature_list(cfg.features.extra_numeric, cfg.features.extra_categorical)
-    point = pm.fit_point_models(train, s, model_columns)
+    point = pm.fit_point_models(train, s, model_columns, validation=cal)
     for r in pm.point_metrics(point, hold).to_dicts():
-        rows += _rows(
-            bu, cutoff, "point", r["model"], {k: v for k, v in r.items() if v is not None}
+        values = {k: v for k, v in r.items() if v is not None}
+        # the learner chosen on validation is the candidate, the other point learner a baseline
+        role = (
+            ("candidate" if r["model"] == point.learner else "baseline")
+            if r["model"] in pm.POINT_LEARNERS
+            else None
         )
+        rows += _rows(bu, cutoff, "point", r["model"], values, role)
     if champion is not None:
         vs = champion_point_comparison(hold, point.predict(hold), champion)
         rows += _rows(bu, cutoff, "point", "champion", {"n": hold.height, **vs["champion"]})
-        rows += _rows(bu, cutoff, "point", "lightgbm", {"mse_diff_se": vs["mse_diff_se"]})
+        rows += _rows(
+            bu, cutoff, "point", point.learner, {"mse_diff_se": vs["mse_diff_se"]}, "candidate"
+        )
     # range
     rng_model = pm.fit_range_model(
         train, cal, s, cfg.coverage.target, cfg.coverage.mondrian_min_rows, model_columns
@@ -311,8 +322,8 @@ def promotion_gates(
             ),
             paired_gate(
                 "point_vs_rule",
-                val("point", "lightgbm", "mse_vs_rule_diff"),
-                val("point", "lightgbm", "mse_vs_rule_se"),
+                val("point", "candidate", "mse_vs_rule_diff"),
+                val("point", "candidate", "mse_vs_rule_se"),
                 "the segment-median rule (holdout MSE, deal-clustered paired SE)",
                 higher_is_better=False,
             ),
@@ -341,8 +352,8 @@ def _champion_frame(metrics: pl.DataFrame, val, champion_cutoff: date | str | No
     return pl.DataFrame(
         {
             "model": ["candidate", "champion"],
-            "mse": [val("point", "lightgbm", "mse"), val("point", "champion", "mse")],
-            "mse_diff_se": [val("point", "lightgbm", "mse_diff_se"), None],
+            "mse": [val("point", "candidate", "mse"), val("point", "champion", "mse")],
+            "mse_diff_se": [val("point", "candidate", "mse_diff_se"), None],
             "cutoff_date": [cutoff, cutoff],
             "champion_cutoff": [None if champion_cutoff is None else str(champion_cutoff)[:10]] * 2,
         },

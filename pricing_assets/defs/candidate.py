@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from pricing_assets import models as pm
 from pricing_assets import training
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
@@ -72,12 +73,17 @@ def _outputs(res, gates: GateReport, uri: str, run_id: str, link: str, bu: str, 
     common_meta = {"mlflow_run": dg.MetadataValue.url(link), "mlflow_run_id": run_id}
     point_summary = {
         f"{m}_mae": res.metric("point", m, "mae")
-        for m in ("lightgbm", "random_forest", "segment_median")
+        for m in (*pm.POINT_LEARNERS, "random_forest", "segment_median")
     }
     yield dg.Output(
         {"model": res.point, "model_uri": uri, "run_id": run_id, "bu_id": bu},
         "point_model",
-        metadata={**numeric_metadata(point_summary), "champion": note, **common_meta},
+        metadata={
+            **numeric_metadata(point_summary),
+            "learner": res.point.learner,  # chosen on the calibration slice by MSE
+            "champion": note,
+            **common_meta,
+        },
     )
     yield dg.Output(
         {

@@ -80,7 +80,7 @@ def test_the_bundle_re_encodes_lines_exactly_as_its_partition_did(tiny_partition
 def _with_champion(metrics: pl.DataFrame, champion_mse: float, se: float) -> pl.DataFrame:
     extra = metrics.filter(
         (pl.col("component") == "point")
-        & (pl.col("learner") == "lightgbm")
+        & (pl.col("model") == "candidate")
         & (pl.col("metric") == "mse")
     )
     return pl.concat(
@@ -101,7 +101,7 @@ def test_beat_the_champion_judges_the_paired_noise(tiny_partition):
     from shared.gates import GateReport
 
     _, cfg, res = tiny_partition
-    mse = res.metric("point", "lightgbm", "mse")
+    mse = res.metric("point", "candidate", "mse")
 
     def verdict(metrics, champion_cutoff=None):
         report = training.promotion_gates(metrics, cfg, champion_cutoff)
@@ -126,8 +126,8 @@ def test_a_champion_scored_on_the_candidates_holdout_gives_the_paired_rows(
     the same model as champion has the same MAE (difference 0) and passes."""
     feats, cfg, res = tiny_partition
     again = training.fit_partition(feats, tiny_world.quotes, cfg, res.cutoff, champion=res.bundle())
-    assert again.metric("point", "champion", "mae") == again.metric("point", "lightgbm", "mae")
-    assert again.metric("point", "lightgbm", "mse_diff_se") == 0.0
+    assert again.metric("point", "champion", "mae") == again.metric("point", "candidate", "mae")
+    assert again.metric("point", "candidate", "mse_diff_se") == 0.0
     gate = next(
         g for g in training.promotion_gates(again.metrics, cfg).gates if g.name == "mse_vs_champion"
     )

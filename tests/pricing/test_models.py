@@ -25,7 +25,7 @@ def test_gates_pass_on_a_correct_model(tiny_partition):
     lo, hi = coverage_tolerance(n_eff, 0.90, cfg.coverage.base_tolerance)
     assert lo <= res.metric("range", "cqr_lightgbm", "coverage") <= hi
     assert res.metric("range", "cqr_lightgbm", "crossing") == 0
-    assert res.metric("point", "lightgbm", "mae") < res.metric("point", "segment_median", "mae")
+    assert res.metric("point", "candidate", "mae") < res.metric("point", "segment_median", "mae")
     # conformalization moved raw quantile coverage towards the target
     assert res.metric("range", "cqr_lightgbm", "coverage_raw_quantiles") < 0.90
 
@@ -126,7 +126,7 @@ def test_encodings_are_fitted_on_training_rows_only(tiny_world):
 def test_drivers_sum_to_the_prediction(tiny_partition):
     feats, _, res = tiny_partition
     hold = feats.filter(pl.col("split") == "holdout").head(50)
-    d = top_drivers(res.point.lgbm, hold, res.point.features)
+    d = top_drivers(res.point, hold)
     np.testing.assert_allclose(d["predicted_discount"], res.point.predict(hold), atol=1e-9)
     assert d["driver_1"].is_in(FEATURES).all()
     assert (d["contribution_1"].abs() >= d["contribution_2"].abs()).all()
