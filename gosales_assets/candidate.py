@@ -18,7 +18,7 @@ import polars as pl
 from gosales_assets import training
 from gosales_assets.config import GosalesConfig
 from shared.gates import GateReport
-from shared.metrics import calibration_bins
+from shared.metrics import calibration_bins, gains_table
 
 SUMMARY_METRICS = ("auc", "pr_auc", "lift_at_10", "brier_skill", "calibration_mae")
 TABLE_COLUMNS = ("model", "n", "positives", *SUMMARY_METRICS)
@@ -180,6 +180,11 @@ def report(result: CandidateResult, run_id: str, link: str) -> dict[str, Any]:
         "learner": cand.learner,
         "importance": cand.importance,
         "calibration_bins": result.bins,
+        # capture curves of the models a sales team would compare (not the logistic baseline)
+        "gains": gains_table(
+            result.ev.holdout["label"].to_numpy(),
+            {k: v for k, v in result.ev.scores.items() if k in ("candidate", "rule", "oracle")},
+        ),
         "train_stats": cand.train_stats,
         "mlflow_run_id": run_id,
         "mlflow_link": link,

@@ -8,7 +8,9 @@ from typing import Any
 
 import polars as pl
 
+from shared import plots
 from shared.gates import GateReport
+from shared.modelcard import importance_rows
 
 CARD_METRICS = (
     "auc",
@@ -67,5 +69,72 @@ def card_content(
         "calibration_markdown": calibration_markdown,
         "features": report["features"],
         "top_features": report["importance"].head(15)["feature"].to_list(),
+        "importance": importance_rows(
+            report["importance"]["feature"].to_list(), report["importance"]["gain"].to_list()
+        ),
+        "plots": card_plots(report),
         "links": {"mlflow_run": report["mlflow_link"]},
     }
+
+
+def card_plots(report: dict[str, Any]) -> dict[str, bytes]:
+    """The card's charts: calibration curve, cumulative gains (candidate, rule, oracle) and
+    the learner's importance (gain, or |coefficient| for the logistic), as PNG bytes. A
+    prior-rate candidate (no model fitted) has no importance chart."""
+    out = {"Calibration curve": plots.calibration_png(report["calibration_bins"])}
+    if report.get("gains") is not None:
+        out["Cumulative gains"] = plots.gains_png(report["gains"])
+    importance = report["importance"]
+    if importance.height and float(importance["gain"].abs().sum()) > 0:
+        weight = "gain" if report.get("learner", "lightgbm") == "lightgbm" else "|coefficient|"
+        out["Feature importance"] = plots.importance_png(
+            importance.rename({"gain": weight}), title=f"Feature importance ({weight})"
+        )
+    return out
+
+
+TREND_METRICS = ("auc", "pr_auc", "lift_at_10", "calibration_mae")
+
+
+def metric_trends(holdout_metrics: pl.DataFrame) -> pl.DataFrame:
+    """Per division and cutoff, the candidate's holdout metrics beside the rule's AUC and the
+    oracle's (the gap where ground truth exists): ``division, cutoff_date, positives,
+    auc, pr_auc, lift_at_10, calibration_mae, rule_auc, oracle_auc, oracle_gap``, sorted by
+    division then cutoff. In: every partition of ``holdout_metrics``."""
+    key = ["division", "cutoff_date"]
+    cand = holdout_metrics.filter(pl.col("model") == "candidate").select(
+        *key, "positives", *TREND_METRICS
+    )
+    others = holdout_metrics.filter(pl.col("model").is_in(["rule", "oracle"])).select(
+        *key, pl.col("model") + "_auc", "auc"
+    )
+    wide = (
+        others.pivot(on="model", index=key, values="auc")
+        if others.height
+        else pl.DataFrame(schema={k: holdout_metrics.schema[k] for k in key})
+    )
+    out = cand.join(wide, on=key, how="left")
+    for col in ("rule_auc", "oracle_auc"):
+        if col not in out.columns:
+            out = out.with_columns(pl.lit(None, pl.Float64).alias(col))
+    return out.with_columns(oracle_gap=pl.col("oracle_auc") - pl.col("auc")).sort(key)
+
+
+def trend_plots(trends: pl.DataFrame) -> dict[str, bytes]:
+    """One line per division across cutoffs: candidate AUC, and the gap to the oracle when
+    ground truth exists."""
+    frame = trends.with_columns(pl.col("cutoff_date").cast(pl.Utf8))
+    out = {
+        "Holdout AUC per division": plots.trend_png(
+            frame, "cutoff_date", "auc", "division", "Candidate holdout AUC per division"
+        )
+    }
+    if frame["oracle_gap"].drop_nulls().len():
+        out["Gap to the oracle per division"] = plots.trend_png(
+            frame.drop_nulls("oracle_gap"),
+            "cutoff_date",
+            "oracle_gap",
+            "division",
+            "Oracle AUC minus candidate AUC",
+        )
+    return out

@@ -26,7 +26,8 @@ TRAIN = [
 def demo_plan() -> list[tuple[list[str], list[str] | None]]:
     """Inputs; then every division × cutoff, oldest cutoff first (so later
     candidates are compared with the champion an earlier one set); then scoring
-    of every division; then the whitespace list over all of them."""
+    of every division; then the whitespace list over all of them. The per-division
+    trends across cutoffs follow training."""
     cfg = load_config()
     keys = [
         str(dg.MultiPartitionKey({"cutoff": c.isoformat(), "division": d}))
@@ -36,6 +37,7 @@ def demo_plan() -> list[tuple[list[str], list[str] | None]]:
     return [
         (INPUTS, None),
         (TRAIN, keys),
+        (["gosales/holdout_trends"], None),
         (["gosales/icp_scores"], list(cfg.divisions)),
         (["gosales/whitespace"], None),
     ]

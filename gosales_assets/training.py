@@ -129,7 +129,7 @@ class Candidate:
     calibration_method: str
     best_iteration: int
     importance: pl.DataFrame
-    train_stats: dict[str, float] = field(default_factory=dict)
+    train_stats: dict[str, float] = field(default_factory=dict)  # counts are ints
     learner: str = "lightgbm"
     """The learner chosen on the calibration slice (``lightgbm`` or ``logistic``); for the
     logistic, ``importance.gain`` holds |coefficient| on the standardized features."""
@@ -194,11 +194,11 @@ def prior_candidate(
     y = train["label"].to_numpy() if train.height else np.zeros(0)
     prior = PriorRate((float(y.sum()) + 1.0) / (y.size + 2.0))
     stats = {
-        "train_rows": float(y.size),
-        "train_positives": float(y.sum()),
-        **{f"{name}_positives": float(v) for name, v in positives.items()},
-        "training_min_group_positives": float(min(positives.values())),
-        "n_features": float(len(features)),
+        "train_rows": int(y.size),
+        "train_positives": int(y.sum()),
+        **{f"{name}_positives": int(v) for name, v in positives.items()},
+        "training_min_group_positives": int(min(positives.values())),
+        "n_features": len(features),
     }
     importance = pl.DataFrame({"feature": features, "gain": [0.0] * len(features)})
     return Candidate(prior, prior, features, "none", 0, importance, stats, NO_MODEL)
@@ -252,13 +252,13 @@ def train_candidate(train: pl.DataFrame, features: list[str], cfg: TrainingConfi
         weight = np.abs(baseline.named_steps["logit"].coef_.ravel()).astype(float)
     importance = pl.DataFrame({"feature": features, "gain": weight}).sort("gain", descending=True)
     stats = {
-        "train_rows": float(X_fit.shape[0]),
-        "train_positives": float(y_fit.sum()),
-        "early_stop_rows": float(X_es.shape[0]),
-        "calibration_rows": float(X_cal.shape[0]),
-        "calibration_positives": float(y_cal.sum()),
-        "training_min_group_positives": float(min(positives.values())),
-        "n_features": float(len(features)),
+        "train_rows": int(X_fit.shape[0]),
+        "train_positives": int(y_fit.sum()),
+        "early_stop_rows": int(X_es.shape[0]),
+        "calibration_rows": int(X_cal.shape[0]),
+        "calibration_positives": int(y_cal.sum()),
+        "training_min_group_positives": int(min(positives.values())),
+        "n_features": len(features),
         **{f"validation_auc_{k}": float(v) for k, v in val_auc.items()},
     }
     best = int(booster.best_iteration_ or cfg.n_estimators)
@@ -565,7 +565,7 @@ def fit_and_evaluate(
 
     metrics = evaluate(holdout, scores).with_columns(
         training_min_group_positives=pl.when(pl.col("model") == "candidate").then(
-            pl.lit(cand.train_stats["training_min_group_positives"])
+            pl.lit(float(cand.train_stats["training_min_group_positives"]))
         )
     )
     metrics = metrics.select(

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from shared.modelcard import format_value
 from shared.storage import WAREHOUSE_TABLE, LakeIOManager
 from shared.tracking import MLflowTracker
 from shared.validation import QUARANTINE_COLUMNS, QUARANTINE_SCHEMA, pandera_violations
@@ -25,24 +26,21 @@ def md_table(df: pl.DataFrame, max_rows: int = 30) -> str:
     cols = shown.columns
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in shown.iter_rows():
-        cells = []
-        for v in row:
-            if isinstance(v, float):
-                cells.append("" if math.isnan(v) else f"{v:.4g}")
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(format_value(v, ".4g", nan="") for v in row) + " |")
     if df.height > max_rows:
         lines.append(f"\n_{df.height - max_rows} more rows_")
     return "\n".join(lines)
 
 
 def numeric_metadata(values: Mapping[str, Any], prefix: str = "") -> dict[str, dg.MetadataValue]:
-    """Finite numbers as float metadata (the UI plots them across materializations)."""
+    """Finite numbers as metadata the UI plots across materializations: ``int`` (counts)
+    as integers, so a count reads ``4152`` and not ``4152.0000``; other numbers as floats."""
     out: dict[str, dg.MetadataValue] = {}
     for k, v in values.items():
         if isinstance(v, bool):
             out[f"{prefix}{k}"] = dg.MetadataValue.bool(v)
+        elif isinstance(v, int):
+            out[f"{prefix}{k}"] = dg.MetadataValue.int(v)
         elif isinstance(v, int | float) and math.isfinite(float(v)):
             out[f"{prefix}{k}"] = dg.MetadataValue.float(float(v))
     return out

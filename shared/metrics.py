@@ -80,6 +80,24 @@ def capture_at(y: Any, p: Any, frac: float) -> float:
     return float(y_arr[_top_mask(p_arr, frac)].sum() / total)
 
 
+GAINS_FRACS = tuple(round(0.05 * k, 2) for k in range(1, 21))
+
+
+def gains_table(
+    y: Any, scores: dict[str, Any], fracs: tuple[float, ...] = GAINS_FRACS
+) -> pl.DataFrame:
+    """Cumulative gains (capture) curve per model: ``model, frac, capture``, one row per model
+    and top fraction of rows by score (:func:`capture_at`); a random order captures ``frac``."""
+    return pl.DataFrame(
+        [
+            {"model": name, "frac": f, "capture": capture_at(y, p, f)}
+            for name, p in scores.items()
+            for f in fracs
+        ],
+        schema={"model": pl.Utf8, "frac": pl.Float64, "capture": pl.Float64},
+    )
+
+
 def brier(y: Any, p: Any) -> float:
     """Mean squared error of probabilities (scikit-learn ``brier_score_loss``)."""
     y_arr, p_arr = _arrays(y, p)

@@ -73,10 +73,16 @@ def gosales_candidate(
         metadata=_candidate_metadata(result, run_id, link),
     )
     table = md_table(result.metrics.select(*gs_candidate.TABLE_COLUMNS))
+    per_model = {
+        f"{row['model']}_{m}": row[m]
+        for row in result.metrics.to_dicts()
+        for m in ("auc", "pr_auc", "lift_at_10")
+    }
     yield dg.Output(
         result.metrics,
         "holdout_metrics",
-        metadata={"metrics": dg.MetadataValue.md(table)},
+        # the table for reading, every model's headline metrics as numbers for the UI plots
+        metadata={"metrics": dg.MetadataValue.md(table), **numeric_metadata(per_model)},
     )
     yield dg.Output(gs_candidate.report(result, run_id, link), "candidate_report")
 

@@ -76,7 +76,24 @@ def test_full_partition_promotes_and_scores(salesml_home, tiny_world, tiny_sourc
     assert scores["cutoff_date"][0] == cfg.cutoffs[0]  # ... by the model trained at the cutoff
     card = read_lake(["gosales", "promoted_model"])
     assert card["promoted"].to_list() == [True]
-    assert (salesml_home / "reports" / "gosales" / model_name(division)).exists()
+    reports = salesml_home / "reports" / "gosales" / model_name(division)
+    (card_md,) = reports.glob("*/model_card.md")
+    text = card_md.read_text()  # importance as a table, the plots as files beside the card
+    assert (
+        "## Feature importance (top" in text and "![Cumulative gains](cumulative_gains.png)" in text
+    )
+    assert {p.name for p in card_md.parent.glob("*.png")} >= {
+        "calibration_curve.png",
+        "cumulative_gains.png",
+    }
+
+    trends = _run(build_defs(cfg, source_uri=str(tiny_source)), ["gosales/holdout_trends"])
+    assert trends.success
+    table = query_warehouse("SELECT * FROM gosales.holdout_trends")
+    assert table.height == 1 and table["division"][0] == division
+    assert 0 < table["oracle_gap"][0] < 0.2  # gap measured against the truth
+    meta = trends.get_asset_materialization_events()[0].materialization.metadata
+    assert "data:image/png;base64," in meta["trends"].value and f"auc_{division}" in meta
 
     # whitespace ranks over every division's scores (divisions without a model champion are
     # served by the labelled rule baseline)

@@ -1,0 +1,98 @@
+"""Small PNG charts for model cards and asset metadata (matplotlib, no Dagster here).
+
+Each function takes the tables the metrics module already computes and returns PNG
+bytes; :func:`md_image` embeds them in markdown as a data URI, which the Dagster UI
+renders inside ``MetadataValue.md`` and any markdown viewer renders from the card file.
+Figures are small (about 4.5 x 3 in at 80 dpi, 15-30 kB) so a partition's metadata stays
+light.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import polars as pl
+
+SIZE = (4.5, 3.0)
+DPI = 80
+
+
+@contextmanager
+def _figure(title: str) -> Iterator[tuple[Any, Any, io.BytesIO]]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)  # no display on servers and in CI
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=SIZE, dpi=DPI)
+    buf = io.BytesIO()
+    try:
+        ax.set_title(title, fontsize=10)
+        yield fig, ax, buf
+        fig.tight_layout()
+        fig.savefig(buf, format="png")
+    finally:
+        plt.close(fig)
+
+
+def calibration_png(bins: pl.DataFrame, title: str = "Calibration (equal-mass bins)") -> bytes:
+    """Reliability curve from :func:`shared.metrics.calibration_bins` (``mean_pred``,
+    ``observed_rate``): predicted against observed rate, the diagonal is perfect."""
+    with _figure(title) as (_, ax, buf):
+        hi = float(max(bins["mean_pred"].max() or 0, bins["observed_rate"].max() or 0, 0.01))
+        ax.plot([0, hi], [0, hi], color="0.7", lw=1, ls="--", label="perfect")
+        ax.plot(bins["mean_pred"], bins["observed_rate"], marker="o", label="candidate")
+        ax.set_xlabel("mean predicted probability")
+        ax.set_ylabel("observed rate")
+        ax.legend(fontsize=8)
+    return buf.getvalue()
+
+
+def gains_png(gains: pl.DataFrame, title: str = "Cumulative gains (capture)") -> bytes:
+    """Capture curves from :func:`shared.metrics.gains_table` (``model, frac, capture``),
+    one line per model, with the random-order diagonal."""
+    with _figure(title) as (_, ax, buf):
+        ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--", label="random")
+        for (model,), part in gains.sort("frac").group_by(["model"], maintain_order=True):
+            ax.plot([0.0, *part["frac"]], [0.0, *part["capture"]], label=str(model))
+        ax.set_xlabel("share of customers contacted (by score)")
+        ax.set_ylabel("share of buyers captured")
+        ax.legend(fontsize=8)
+    return buf.getvalue()
+
+
+def importance_png(
+    importance: pl.DataFrame, top: int = 15, title: str = "Feature importance"
+) -> bytes:
+    """Horizontal bars of the ``top`` rows of a ``feature, <weight>`` frame (sorted
+    descending by its second column)."""
+    weight = importance.columns[1]
+    shown = importance.sort(weight, descending=True).head(top).reverse()
+    with _figure(title) as (fig, ax, buf):
+        fig.set_size_inches(SIZE[0], max(SIZE[1], 0.22 * shown.height + 0.8))
+        ax.barh(shown["feature"].to_list(), shown[weight].to_list())
+        ax.set_xlabel(weight)
+        ax.tick_params(axis="y", labelsize=7)
+    return buf.getvalue()
+
+
+def trend_png(trend: pl.DataFrame, x: str, y: str, by: str, title: str) -> bytes:
+    """One line per ``by`` group of ``y`` against ``x`` (e.g. AUC per division across
+    cutoffs), so groups are never joined into one sawtooth line."""
+    with _figure(title) as (_, ax, buf):
+        for (group,), part in trend.sort(x).group_by([by], maintain_order=True):
+            ax.plot(part[x].to_list(), part[y].to_list(), marker="o", label=str(group))
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.legend(fontsize=7)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    return buf.getvalue()
+
+
+def md_image(png: bytes, alt: str) -> str:
+    """Markdown image with the PNG inline (``data:image/png;base64``)."""
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
