@@ -85,9 +85,11 @@ def model_card(
     gates_markdown: str,
     link: str,
     features: list[str] | None = None,
+    target: float = 0.90,
 ) -> dict:
     """Content of the model card of one trained partition from its ``model_metrics``;
-    ``features``: the model columns (default :data:`FEATURES`, without declared extras)."""
+    ``features``: the model columns (default :data:`FEATURES`, without declared extras);
+    ``target``: the range's coverage target (the plot's reference line)."""
     from pricing_assets.features import FEATURES
 
     return {
@@ -108,6 +110,25 @@ def model_card(
             for r in metrics.filter(pl.col("component") != "drift").to_dicts()
         },
         "gates_markdown": gates_markdown,
+        "plots": coverage_plots(metrics, target),
         "features": list(features or FEATURES),
         "links": {"mlflow": link},
     }
+
+
+def coverage_plots(metrics: pl.DataFrame, target: float) -> dict[str, bytes]:
+    """The range's coverage per product family (``range_family`` rows of ``model_metrics``)
+    with the 99% binomial acceptance interval of its size; empty when none was measured."""
+    from shared.metrics import binomial_acceptance
+    from shared.plots import coverage_png
+
+    fam = metrics.filter(pl.col("component") == "range_family").pivot(
+        on="metric", index="learner", values="value"
+    )
+    if fam.height == 0:
+        return {}
+    bounds = [binomial_acceptance(target, int(n), 0.99) for n in fam["n"]]
+    frame = fam.select(group="learner", coverage="coverage").with_columns(
+        accept_lo=pl.Series([b[0] for b in bounds]), accept_hi=pl.Series([b[1] for b in bounds])
+    )
+    return {"Range coverage by product family": coverage_png(frame.sort("group"), target)}

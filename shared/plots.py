@@ -93,6 +93,26 @@ def trend_png(trend: pl.DataFrame, x: str, y: str, by: str, title: str) -> bytes
     return buf.getvalue()
 
 
+def coverage_png(
+    coverage: pl.DataFrame, target: float, title: str = "Range coverage by group"
+) -> bytes:
+    """Observed interval coverage per group (``group, coverage, accept_lo, accept_hi``)
+    against the ``target``: each group's binomial acceptance interval around the target as
+    a bar, its observed coverage as a dot (red when outside the interval)."""
+    with _figure(title) as (_, ax, buf):
+        x = list(range(coverage.height))
+        cov = coverage["coverage"].to_numpy()
+        lo, hi = coverage["accept_lo"].to_numpy(), coverage["accept_hi"].to_numpy()
+        ax.axhline(target, color="0.6", lw=1, ls="--", label=f"target {target:.0%}")
+        ax.vlines(x, lo, hi, color="0.75", lw=6, label="99% acceptance interval")
+        inside = (cov >= lo) & (cov <= hi)
+        ax.scatter(x, cov, c=["tab:blue" if ok else "tab:red" for ok in inside], zorder=3)
+        ax.set_xticks(x, coverage["group"].to_list(), rotation=30, fontsize=7)
+        ax.set_ylabel("share of lines inside the range")
+        ax.legend(fontsize=7)
+    return buf.getvalue()
+
+
 def md_image(png: bytes, alt: str) -> str:
     """Markdown image with the PNG inline (``data:image/png;base64``)."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"

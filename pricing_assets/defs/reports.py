@@ -43,6 +43,7 @@ def model_card(cfg: PricingConfig, context, win_probability, model_metrics) -> d
         gates.to_markdown(),
         win_probability.get("mlflow_link", ""),
         feature_list(*bcfg.features.columns_by_kind()),
+        bcfg.coverage.target,
     )
     return publish_model_card(context, LOCATION.name, name, card, gates.passed)
 

@@ -91,6 +91,8 @@ def test_whole_location_materializes_promotes_and_publishes(salesml_home, tiny_w
     assert set(metrics["model"]) >= {"candidate", "baseline", "rule", "oracle"}  # roles
     card = salesml_home / "reports" / "pricing" / name / f"na__{TINY_CUTOFF}" / "model_card.md"
     assert card.exists() and "holdout_coverage" in card.read_text()
+    plot = card.parent / "range_coverage_by_product_family.png"  # the per-family chart
+    assert plot.read_bytes().startswith(b"\x89PNG") and plot.name in card.read_text()
 
 
 def test_bad_input_fails_before_anything_is_written(salesml_home, tiny_world, tmp_path):

@@ -81,3 +81,15 @@ def test_trend_plot_draws_one_line_per_group():
         }
     )
     assert plots.trend_png(trend, "cutoff", "auc", "d", "AUC").startswith(PNG_MAGIC)
+
+
+def test_coverage_plot_takes_coverage_outside_its_interval():
+    cov = pl.DataFrame(
+        {
+            "group": ["a", "b"],
+            "coverage": [0.9, 0.95],
+            "accept_lo": [0.87, 0.86],
+            "accept_hi": [0.93, 0.94],
+        }
+    )
+    assert plots.coverage_png(cov, 0.9).startswith(PNG_MAGIC)
