@@ -9,7 +9,11 @@ BIN=${BIN:-.venv/bin}
 export SALESML_HOME DAGSTER_HOME
 MLFLOW_PORT=5000  # MLflowTracker.ui_url builds its links on this port
 mkdir -p "$DAGSTER_HOME" "$SALESML_HOME/mlartifacts"
-cp -n scripts/dagster.yaml "$DAGSTER_HOME/dagster.yaml" 2>/dev/null || true
+if [[ -n "${DAGSTER_PG_URL:-}" ]]; then  # instance storage on PostgreSQL (scripts/dagster_postgres.yaml)
+  cat scripts/dagster.yaml scripts/dagster_postgres.yaml >"$DAGSTER_HOME/dagster.yaml"
+else
+  cp -n scripts/dagster.yaml "$DAGSTER_HOME/dagster.yaml" 2>/dev/null || true
+fi
 setsid "$BIN/mlflow" ui --backend-store-uri "${SALESML_MLFLOW_URI:-sqlite:///$SALESML_HOME/mlflow.db}" \
   --host 127.0.0.1 --workers 1 --port "$MLFLOW_PORT" >"$SALESML_HOME/mlflow_ui.log" 2>&1 &
 MLFLOW_PID=$!
