@@ -27,3 +27,13 @@ def pg_url() -> str:
             "SALESML_TEST_PG_URL not set (run `bash scripts/pg.sh start` and export its env)"
         )
     return url
+
+
+def redis_url() -> str:
+    """The Redis test server URL (scripts/redis.sh); skip locally without it, fail in CI."""
+    url = os.environ.get("SALESML_TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("SALESML_TEST_REDIS_URL is not set in CI: scripts/redis.sh must start it")
+        pytest.skip("SALESML_TEST_REDIS_URL not set (run `bash scripts/redis.sh start`)")
+    return url
