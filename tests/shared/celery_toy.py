@@ -16,24 +16,15 @@ def _where() -> tuple[int, str]:
     return os.getpid(), str(current_task.request.hostname if current_task else "")
 
 
-@dg.op(out=dg.Out(tuple))
-def where_a() -> tuple[int, str]:
-    return _where()
+def _where_op(name: str) -> dg.OpDefinition:
+    @dg.op(name=name, out=dg.Out(tuple))
+    def _op() -> tuple[int, str]:
+        return _where()
+
+    return _op
 
 
-@dg.op(out=dg.Out(tuple))
-def where_b() -> tuple[int, str]:
-    return _where()
-
-
-@dg.op(out=dg.Out(tuple))
-def where_c() -> tuple[int, str]:
-    return _where()
-
-
-@dg.op(out=dg.Out(tuple))
-def where_d() -> tuple[int, str]:
-    return _where()
+WHERE = [_where_op(f"where_{x}") for x in "abcd"]
 
 
 @dg.op
@@ -43,4 +34,4 @@ def gather(a: tuple, b: tuple, c: tuple, d: tuple) -> list:
 
 @dg.job(executor_def=celery_executor)
 def fan_out() -> None:
-    gather(where_a(), where_b(), where_c(), where_d())
+    gather(*(op() for op in WHERE))
