@@ -46,7 +46,7 @@ def start_workers(
     return [
         subprocess.Popen(
             [str(BIN / "dagster-celery"), "worker", "start", "-y", str(config)]
-            + ["-A", "dagster_celery.app", "-n", f"{name}@%h", "-l", "WARNING"]
+            + ["-A", "dagster_celery.app", "-n", name, "-l", "WARNING"]  # the CLI adds @host
             + ["--", f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"],
             env=full_env,
             stdout=log,
@@ -73,9 +73,16 @@ def wait_for_workers(broker: str, n: int, deadline_s: float = 60.0) -> list[str]
 
 
 def stop_workers(workers: Sequence[subprocess.Popen], timeout_s: float = 30.0) -> None:
-    """SIGTERM each worker's session (the worker and its pool) and wait for it."""
+    """SIGTERM each worker's session (the CLI, the Celery worker and its pool), wait up to
+    ``timeout_s``, then SIGKILL what is left: a worker left behind would take the next
+    run's tasks from the same broker and write them to its own (old) home."""
     for w in workers:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(w.pid, signal.SIGTERM)
+    end = time.monotonic() + timeout_s
     for w in workers:
-        w.wait(timeout=timeout_s)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            w.wait(timeout=max(end - time.monotonic(), 0.1))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(w.pid, signal.SIGKILL)  # the session, even when the CLI already exited
+        w.wait()

@@ -32,13 +32,16 @@ def test_fan_out_runs_in_two_celery_workers(tmp_path: Path, monkeypatch):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     config = write_worker_config(tmp_path / "celery.yaml", broker, backend)
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # create the instance's storage before any worker opens it: two processes migrating a
+    # fresh SQLite schema at once leave two alembic heads
+    instance = dg.DagsterInstance.get()
     with (tmp_path / "workers.log").open("w") as log:
         workers = start_workers(config, WORKERS, env, log)
         try:
             names = wait_for_workers(broker, len(WORKERS))
-            monkeypatch.setenv("DAGSTER_HOME", str(home))
             with (
-                dg.DagsterInstance.get() as instance,
+                instance,
                 dg.execute_job(
                     dg.reconstructable(celery_toy.fan_out),
                     instance=instance,
