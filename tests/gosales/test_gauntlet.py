@@ -6,13 +6,17 @@ from __future__ import annotations
 from datetime import date
 from types import SimpleNamespace
 
+import dagster as dg
 import numpy as np
 import polars as pl
 import pytest
 
 from gosales_assets import gauntlet, training
 from gosales_assets.config import GauntletConfig, TrainingConfig
+from gosales_assets.definitions import build_defs
+from gosales_assets.inputs import OUTPUTS
 from shared.gates import GateReport
+from tests.gosales.conftest import tiny_config
 
 CFG = GauntletConfig()
 TRAINING = TrainingConfig(n_estimators=60, min_child_samples=10)
@@ -240,3 +244,41 @@ def test_gauntlet_report_collects_every_check():
     assert set(rep.seconds) == set(gauntlet.CHECKS)
     hist = gauntlet.null_histogram(rep.permutation)
     assert hist["count"].sum() == 199 and hist["observed"].sum() == 1
+
+
+def test_gauntlet_report_partition_materializes_with_its_checks(
+    salesml_home, tiny_world, tiny_source
+):
+    cfg = tiny_config(tiny_world)
+    defs = build_defs(cfg, source_uri=str(tiny_source))
+    job = defs.resolve_implicit_global_asset_job_def()
+    instance = dg.DagsterInstance.ephemeral()
+
+    def run(keys, pk=None):
+        return job.execute_in_process(
+            asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
+            partition_key=pk,
+            raise_on_error=False,
+            instance=instance,
+        )
+
+    assert run([f"gosales/{n}" for n in OUTPUTS]).success
+    pk = dg.MultiPartitionKey({"cutoff": cfg.cutoffs[0].isoformat(), "division": "hardware"})
+    result = run(["gosales/feature_matrix", "gosales/labels", "gosales/gauntlet_report"], pk)
+    assert result.success, result.get_step_failure_events()
+    checks = {
+        e.check_name: e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key == dg.AssetKey(["gosales", "gauntlet_report"])
+    }
+    assert set(checks) == set(gauntlet.CHECKS)
+    assert all(e.severity == dg.AssetCheckSeverity.ERROR for e in checks.values())
+    assert all(e.passed for e in checks.values()), {k: e.description for k, e in checks.items()}
+    meta = next(
+        m.materialization.metadata
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey(["gosales", "gauntlet_report"])
+    )
+    assert meta["permutation_p"].value <= 0.01
+    assert "bin_low" in meta["permutation_null"].value
+    assert meta["univariate_best_auc"].value < 0.9
