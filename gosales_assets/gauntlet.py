@@ -28,7 +28,7 @@ import ast
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,8 @@ import polars as pl
 
 from gosales_assets import training
 from gosales_assets.config import GauntletConfig, TrainingConfig
-from shared.gates import Gate, GateReport, gate
-from shared.metrics import roc_auc
+from shared.gates import INSUFFICIENT, Gate, GateReport, gate
+from shared.metrics import auc_standard_error, roc_auc
 
 NOT_MEASURED = "not measured"
 CHECKS = ("label_permutation", "too_good_to_be_true", "reproducibility", "static_scan")
@@ -143,7 +143,9 @@ def permutation_test(
 
     Gates: ``permutation_p`` p <= ``permutation_alpha``; ``permutation_margin`` observed
     minus mean null AUC >= ``permutation_min_margin``. A holdout or training set with one
-    class cannot be measured: both gates "not measured".
+    class cannot be measured: both gates "not measured". With fewer than
+    ``cfg.min_holdout_positives`` holdout positives a failed gate is "insufficient
+    evidence" (too few positives to show a signal), not a verdict on the features.
     """
     names = ("permutation_p", "permutation_margin")
     y_tr, y_ho = _labels(train), _labels(holdout)
@@ -183,6 +185,15 @@ def permutation_test(
             f"(null sd {null.std():.4f}, {cfg.proxy} proxy)",
         ),
     ]
+    positives = int(y_ho.sum())
+    if positives < cfg.min_holdout_positives:
+        few = (
+            f"; insufficient evidence: {positives} holdout positives < {cfg.min_holdout_positives}"
+        )
+        gates = [
+            g if g.passed else replace(g, verdict=INSUFFICIENT, detail=g.detail + few)
+            for g in gates
+        ]
     return PermutationResult(observed, null, p, GateReport(gates), cfg.proxy, int(y_tr.size))
 
 
@@ -212,9 +223,10 @@ def null_histogram(result: PermutationResult, bins: int = 10) -> pl.DataFrame:
 
 @dataclass
 class UnivariateResult:
-    """``table``: one row per feature, best first: ``feature``, ``holdout_auc`` (max(auc,
-    1 - auc) on the holdout), ``train_auc`` (same on the training rows), ``best_of_rest``
-    (the highest holdout AUC of the other features), ``flagged``, ``reason``."""
+    """``table``: one row per feature, most suspicious first: ``feature``, ``holdout_auc``
+    (max(auc, 1 - auc) on the holdout), ``holdout_auc_low`` (that minus ``z`` Hanley-McNeil
+    standard errors), ``train_auc`` (same on the training rows), ``best_of_rest`` (the
+    highest holdout AUC of the other features), ``flagged``, ``reason``."""
 
     table: pl.DataFrame
     report: GateReport
@@ -240,14 +252,20 @@ def too_good_to_be_true(
     ``cfg.univariate_gap_max``, is flagged (the signature of a column that saw the label
     window, e.g. an undated customer attribute written after the purchase).
 
-    Gates: ``univariate_auc_max`` (the best feature's AUC, naming it) and
-    ``univariate_auc_gap`` (best minus second best); "not measured" when the holdout has
-    one class or there are fewer than two features.
+    The AUC judged is its lower bound, ``auc - cfg.univariate_z * SE`` (Hanley-McNeil from
+    the holdout's positives and negatives, :func:`shared.metrics.auc_standard_error`): with
+    a handful of holdout positives an honest feature reaches 0.95 by chance, while a leaked
+    column (AUC ~0.99, small SE) stays flagged.
+
+    Gates: ``univariate_auc_max`` (the most suspicious feature's lower bound, naming it)
+    and ``univariate_auc_gap`` (that minus the best other feature's AUC); "not measured"
+    when the holdout has one class or there are fewer than two features.
     """
     y_ho = _labels(holdout)
     schema = {
         "feature": pl.Utf8,
         "holdout_auc": pl.Float64,
+        "holdout_auc_low": pl.Float64,
         "train_auc": pl.Float64,
         "best_of_rest": pl.Float64,
         "flagged": pl.Boolean,
@@ -259,54 +277,51 @@ def too_good_to_be_true(
         return UnivariateResult(
             pl.DataFrame(schema=schema), GateReport([not_measured(n, why) for n in names])
         )
-    ho = _univariate(y_ho, training.matrix(holdout, features))
+    ho = np.nan_to_num(_univariate(y_ho, training.matrix(holdout, features)), nan=0.5)
+    pos, neg = int(y_ho.sum()), int(y_ho.size - y_ho.sum())
+    se = np.array([auc_standard_error(float(a), pos, neg) for a in ho])
+    low = ho - cfg.univariate_z * se
     y_tr = _labels(train)
     tr = (
         _univariate(y_tr, training.matrix(train, features))
         if _both(y_tr)
         else np.full(len(features), math.nan)
     )
-    filled = np.nan_to_num(ho, nan=0.5)
-    order = np.argsort(-filled, kind="stable")
-    top, second = filled[order[0]], filled[order[1]]
-    rest = np.where(np.arange(filled.size) == order[0], second, top)  # best of the others
+    by_auc = np.argsort(-ho, kind="stable")
+    rest = np.where(np.arange(ho.size) == by_auc[0], ho[by_auc[1]], ho[by_auc[0]])
     flagged, reasons = [], []
-    for a, r in zip(filled, rest, strict=True):
+    for a, lo, r in zip(ho, low, rest, strict=True):
         why = []
-        if a > cfg.univariate_auc_max:
-            why.append(f"AUC {a:.3f} > {cfg.univariate_auc_max:.2f}")
-        if a - r > cfg.univariate_gap_max:
-            why.append(f"{a - r:.3f} above the best other feature")
+        if lo > cfg.univariate_auc_max:
+            why.append(f"AUC {a:.3f} (lower bound {lo:.3f}) > {cfg.univariate_auc_max:.2f}")
+        if lo - r > cfg.univariate_gap_max:
+            why.append(f"lower bound {lo - r:.3f} above the best other feature")
         flagged.append(bool(why))
         reasons.append("; ".join(why))
     table = pl.DataFrame(
         {
             "feature": features,
             "holdout_auc": ho,
+            "holdout_auc_low": low,
             "train_auc": tr,
             "best_of_rest": rest,
             "flagged": flagged,
             "reason": reasons,
         },
         schema=schema,
-    ).sort("holdout_auc", descending=True, nulls_last=True)
+    ).sort("holdout_auc_low", descending=True)
+    worst = int(np.argmax(low))
     named = [f for f, bad in zip(features, flagged, strict=True) if bad]
-    best = features[order[0]]
     suspects = f"; flagged: {', '.join(named)}" if named else ""
+    what = f"{features[worst]}: AUC {ho[worst]:.3f} - {cfg.univariate_z:g} SE {se[worst]:.3f}"
     gates = [
-        gate(
-            "univariate_auc_max",
-            top,
-            "<=",
-            cfg.univariate_auc_max,
-            f"best single feature {best}{suspects}",
-        ),
+        gate("univariate_auc_max", low[worst], "<=", cfg.univariate_auc_max, what + suspects),
         gate(
             "univariate_auc_gap",
-            top - second,
+            low[worst] - rest[worst],
             "<=",
             cfg.univariate_gap_max,
-            f"{best} minus {features[order[1]]}",
+            f"{what}, best other feature {rest[worst]:.3f}",
         ),
     ]
     return UnivariateResult(table, GateReport(gates))
@@ -544,7 +559,10 @@ class GauntletReport:
             "permutation_auc_margin": self.permutation.margin,
             "permutation_p": self.permutation.p_value,
             "permutation_n": float(self.permutation.null.size),
-            "univariate_best_auc": float(top["holdout_auc"][0]) if top.height else math.nan,
+            "univariate_best_auc": float(self.univariate.table["holdout_auc"].max())
+            if top.height
+            else math.nan,
+            "univariate_max_auc_low": float(top["holdout_auc_low"][0]) if top.height else math.nan,
             "univariate_flagged": float(len(self.univariate.flagged)),
             "reproducibility_max_abs_diff": self.reproducibility.max_abs_diff,
             "static_scan_findings": float(len(self.static.findings)),

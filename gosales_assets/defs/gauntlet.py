@@ -59,7 +59,9 @@ def gauntlet_report(
         "window_months": window,
         **result.to_dict(),
     }
-    univariate = result.univariate.table.select("feature", "holdout_auc", "train_auc", "flagged")
+    univariate = result.univariate.table.select(
+        "feature", "holdout_auc", "holdout_auc_low", "train_auc", "flagged"
+    )
     context.add_output_metadata(
         {
             **numeric_metadata(result.numbers()),

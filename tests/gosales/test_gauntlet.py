@@ -84,6 +84,16 @@ def test_permutation_fails_on_shuffled_labels():
     assert {g.name for g in res.report.failed} >= {"permutation_p"}
 
 
+def test_permutation_failure_on_few_holdout_positives_is_insufficient_evidence():
+    train, holdout, features = frames(shuffle=True)
+    few = pl.concat(
+        [holdout.filter(pl.col("label") == 0), holdout.filter(pl.col("label") == 1).head(8)]
+    )
+    res = gauntlet.permutation_test(train, few, features, CFG)
+    assert not res.report.passed and res.report.insufficient_evidence
+    assert res.report.summary().startswith("insufficient evidence")
+
+
 def test_permutation_is_within_snapshot_and_reseeded():
     y = np.array([1, 0, 0, 0, 1, 1, 0, 0], dtype=float)
     buckets = np.array(["a"] * 4 + ["b"] * 4)
@@ -137,7 +147,7 @@ def test_too_good_to_be_true_passes_honest_features():
 def test_a_feature_far_above_the_rest_is_flagged_below_the_absolute_bound():
     train, holdout, features = frames(signal=0.0, seed=1)  # nothing else carries signal
     y = holdout["label"].to_numpy()
-    lone = y + np.random.default_rng(2).normal(scale=1.2, size=y.size)
+    lone = y + np.random.default_rng(2).normal(scale=0.6, size=y.size)
     holdout = holdout.with_columns(usr_lone=pl.Series(lone))
     train = train.with_columns(usr_lone=pl.lit(0.0))
     res = gauntlet.too_good_to_be_true(train, holdout, [*features, "usr_lone"], CFG)
