@@ -93,6 +93,49 @@ class TrainingConfig(LGBMSettings):
     missing_features: Literal["error", "zero"] = "error"
 
 
+class GauntletConfig(StrictModel):
+    """The leakage gauntlet (``gosales/gauntlet_report``, :mod:`gosales_assets.gauntlet`):
+    thresholds of its four checks. It reports; promotion does not read it (yet)."""
+
+    # Label permutation test on a fast proxy model (labels shuffled within snapshot buckets,
+    # training rows only). 199 permutations: the smallest reachable p is 1/200 = 0.005, half
+    # the 0.01 bar, so a real signal passes with room for Monte-Carlo noise.
+    n_permutations: int = Field(default=199, ge=199)
+    permutation_alpha: float = Field(default=0.01, gt=0, lt=1)
+    # observed proxy AUC minus the mean permuted AUC: below this the signal is too small to
+    # be worth a model even when it is significant.
+    permutation_min_margin: float = Field(default=0.02, ge=0)
+    # Fewer holdout positives than this: a permutation test that fails is "insufficient
+    # evidence", not "no signal" (the promotion gates' min_holdout_positives default).
+    min_holdout_positives: int = Field(default=20, ge=1)
+    # ridge: closed-form ridge (linear probability) on standardized signed-log features, all
+    # permutations in one solve; logistic: training.make_baseline refitted per permutation
+    # on at most ``proxy_max_rows`` training rows (slower; seconds per hundred fits).
+    proxy: Literal["ridge", "logistic"] = "ridge"
+    proxy_ridge_penalty: float = Field(default=10.0, gt=0)
+    proxy_max_rows: int = Field(default=2000, ge=100)
+    seed: int = 11
+    # Too good to be true: a feature whose holdout univariate AUC (max(auc, 1 - auc)) is
+    # above this, or above the best of the other features by more than ``univariate_gap_max``.
+    # The honest demo world's best single features reach 0.67-0.87, the oracle 0.90.
+    univariate_auc_max: float = Field(default=0.90, gt=0.5, le=1)
+    univariate_gap_max: float = Field(default=0.15, gt=0)
+    # Both rules judge the AUC minus this many Hanley-McNeil standard errors: with a few
+    # holdout positives an honest feature reaches 0.95 by chance (tiny world, `training`).
+    univariate_z: float = Field(default=2.0, ge=0)
+    # Reproducibility: two fits with one seed may differ by at most this in any holdout
+    # prediction (LightGBM is deterministic=True, single-threaded: expect exactly 0).
+    reproducibility_tolerance: float = Field(default=1e-9, ge=0)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> GauntletConfig:
+        if 1.0 / (self.n_permutations + 1) > self.permutation_alpha:
+            raise ValueError(
+                f"{self.n_permutations} permutations cannot reach p <= {self.permutation_alpha}"
+            )
+        return self
+
+
 class SparseConfig(StrictModel):
     """Sparse divisions: a division's label window is widened, a month at a time from its
     configured window, until the labels at the cutoff have ``min_positives`` positives, at
@@ -143,6 +186,7 @@ class GosalesConfig(StrictModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     gates: GateConfig = Field(default_factory=GateConfig)
     whitespace: WhitespaceConfig = Field(default_factory=WhitespaceConfig)
+    gauntlet: GauntletConfig = Field(default_factory=GauntletConfig)
 
     @field_validator("divisions")
     @classmethod

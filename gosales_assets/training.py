@@ -451,24 +451,29 @@ def leakage_report(metrics: pl.DataFrame, overlap: int) -> GateReport:
 
 
 @dataclass
-class Evaluation:
-    """Everything one candidate fit produced: the model, its holdout and the metrics."""
+class TrainingFrames:
+    """The rows a candidate of one ``division × cutoff`` is trained and judged on.
 
-    candidate: Candidate
-    metrics: pl.DataFrame
+    ``train``: one row per non-holdout customer × snapshot (``snapshot`` = the feature
+    cutoff, labels in ``(snapshot, snapshot + W]``), sorted by ``snapshot, customer_id``,
+    with ``group`` (fit / early_stop / calibration) and ``label``. ``holdout``: one row per
+    holdout customer at ``holdout_cutoff = cutoff + W`` (labels in ``(H, H + W]``), sorted by
+    ``customer_id``. ``features``: model columns in order. ``overlap``: holdout customers
+    also in ``train`` (0 by construction)."""
+
+    train: pl.DataFrame
     holdout: pl.DataFrame
-    scores: dict[str, np.ndarray]
+    features: list[str]
     overlap: int
     snapshots: list[Any]
     holdout_cutoff: Any
 
 
-def fit_and_evaluate(
+def training_frames(
     *,
     customers: pl.DataFrame,
     transactions: pl.DataFrame,
     install_base: pl.DataFrame,
-    ground_truth: pl.DataFrame | None,
     cutoff: Any,
     division: str,
     divisions: list[str],
@@ -476,23 +481,10 @@ def fit_and_evaluate(
     cfg: TrainingConfig,
     feature_matrix: pl.DataFrame | None = None,
     labels: pl.DataFrame | None = None,
-    champion_scorer: Any = None,
-) -> Evaluation:
-    """Train a candidate for ``division`` at ``cutoff`` and evaluate it out of time.
-
-    Args:
-        customers, transactions, install_base: validated input tables.
-        ground_truth: ``customer_id, division, cutoff_date, true_prob`` or None;
-            adds an ``oracle`` row to the metrics when it covers the holdout.
-        cutoff: training cutoff (month end); holdout cutoff is ``cutoff + window``.
-        feature_matrix, labels: the partition's already-built frames at ``cutoff``
-            (rebuilt when None).
-        champion_scorer: ``f(holdout_frame) -> probabilities`` of the serving
-            champion, or None.
-
-    Returns:
-        An :class:`Evaluation`; ``metrics`` has one row per model with
-        ``division``, ``cutoff_date``, ``holdout_cutoff`` key columns.
+) -> TrainingFrames:
+    """The pooled training snapshots and the out-of-time holdout of one candidate (see the
+    module docstring for the time semantics); what :func:`fit_and_evaluate` trains on and
+    the leakage gauntlet (:mod:`gosales_assets.gauntlet`) re-examines.
 
     Raises:
         ValueError: when the holdout label window is not closed by the data's last date.
@@ -543,6 +535,70 @@ def fit_and_evaluate(
         .sort("customer_id")
     )
     overlap = holdout.join(train.select("customer_id").unique(), on="customer_id").height
+    return TrainingFrames(train, holdout, features, overlap, snaps, holdout_cutoff)
+
+
+@dataclass
+class Evaluation:
+    """Everything one candidate fit produced: the model, its holdout and the metrics."""
+
+    candidate: Candidate
+    metrics: pl.DataFrame
+    holdout: pl.DataFrame
+    scores: dict[str, np.ndarray]
+    overlap: int
+    snapshots: list[Any]
+    holdout_cutoff: Any
+
+
+def fit_and_evaluate(
+    *,
+    customers: pl.DataFrame,
+    transactions: pl.DataFrame,
+    install_base: pl.DataFrame,
+    ground_truth: pl.DataFrame | None,
+    cutoff: Any,
+    division: str,
+    divisions: list[str],
+    window_months: int,
+    cfg: TrainingConfig,
+    feature_matrix: pl.DataFrame | None = None,
+    labels: pl.DataFrame | None = None,
+    champion_scorer: Any = None,
+) -> Evaluation:
+    """Train a candidate for ``division`` at ``cutoff`` and evaluate it out of time.
+
+    Args:
+        customers, transactions, install_base: validated input tables.
+        ground_truth: ``customer_id, division, cutoff_date, true_prob`` or None;
+            adds an ``oracle`` row to the metrics when it covers the holdout.
+        cutoff: training cutoff (month end); holdout cutoff is ``cutoff + window``.
+        feature_matrix, labels: the partition's already-built frames at ``cutoff``
+            (rebuilt when None).
+        champion_scorer: ``f(holdout_frame) -> probabilities`` of the serving
+            champion, or None.
+
+    Returns:
+        An :class:`Evaluation`; ``metrics`` has one row per model with
+        ``division``, ``cutoff_date``, ``holdout_cutoff`` key columns.
+
+    Raises:
+        ValueError: when the holdout label window is not closed by the data's last date.
+    """
+    frames = training_frames(
+        customers=customers,
+        transactions=transactions,
+        install_base=install_base,
+        cutoff=cutoff,
+        division=division,
+        divisions=divisions,
+        window_months=window_months,
+        cfg=cfg,
+        feature_matrix=feature_matrix,
+        labels=labels,
+    )
+    train, holdout, features = frames.train, frames.holdout, frames.features
+    holdout_cutoff = frames.holdout_cutoff
     cand = train_candidate(train, features, cfg)
 
     scores = {
@@ -574,4 +630,6 @@ def fit_and_evaluate(
         pl.lit(holdout_cutoff).cast(pl.Date).alias("holdout_cutoff"),
         *metrics.columns,
     )
-    return Evaluation(cand, metrics, holdout, scores, overlap, snaps, holdout_cutoff)
+    return Evaluation(
+        cand, metrics, holdout, scores, frames.overlap, frames.snapshots, holdout_cutoff
+    )

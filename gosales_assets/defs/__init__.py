@@ -7,10 +7,12 @@ Graph (``division × cutoff`` unless noted)::
         └─ labels ──────────┤   check: schema
                             ├─ candidate_model ─┐  checks: promotion_gates, leakage_gauntlet (ERROR)   candidate
                             ├─ holdout_metrics  │  check: schema
-                            └─ candidate_report │
-                                 └─ model_card  └─ promoted_model   reports / promotion
-                                                        └─ icp_scores (division only)  checks: schema, score_drift (WARN)   scoring
-                                                        └─ whitespace (all divisions, unpartitioned)
+                            ├─ candidate_report │
+                            │    └─ model_card  └─ promoted_model   reports / promotion
+                            │                          └─ icp_scores (division only)  checks: schema, score_drift (WARN)   scoring
+                            │                          └─ whitespace (all divisions, unpartitioned)
+                            └─ gauntlet_report   checks: label_permutation, too_good_to_be_true,
+                                                 reproducibility, static_scan (ERROR, report only)   gauntlet
 
 Asset bodies are module-level functions over the pure domain modules; ``build`` applies
 the Dagster decorators with the partitions of one config, so nothing reads config at
@@ -24,11 +26,19 @@ from typing import Any
 import dagster as dg
 
 from gosales_assets.config import GosalesConfig
-from gosales_assets.defs import candidate, features, inputs, promotion, reports, scoring
+from gosales_assets.defs import (
+    candidate,
+    features,
+    gauntlet,
+    inputs,
+    promotion,
+    reports,
+    scoring,
+)
 from gosales_assets.location import LOCATION
 from shared.partitions import cutoff_multi_partitions
 
-STAGES = (inputs, features, candidate, promotion, scoring, reports)
+STAGES = (inputs, features, candidate, gauntlet, promotion, scoring, reports)
 
 
 def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.PartitionsDefinition]:
