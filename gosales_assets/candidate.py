@@ -17,7 +17,7 @@ import polars as pl
 
 from gosales_assets import training
 from gosales_assets.config import GosalesConfig
-from shared.gates import GateReport
+from shared.gates import GateReport, metric_of
 from shared.metrics import calibration_bins, gains_table
 
 SUMMARY_METRICS = ("auc", "pr_auc", "lift_at_10", "brier_skill", "calibration_mae")
@@ -46,8 +46,8 @@ class CandidateResult:
 
     @property
     def summary(self) -> dict[str, float]:
-        row = self.metrics.filter(pl.col("model") == "candidate").to_dicts()[0]
-        return {k: row[k] for k in SUMMARY_METRICS}
+        """The candidate's headline metrics; NaN where not measured (one-class holdout)."""
+        return {k: metric_of(self.metrics, "candidate", k) for k in SUMMARY_METRICS}
 
 
 def evaluate(
@@ -90,11 +90,8 @@ def evaluate(
             None if champion_cutoff is None else champion_cutoff.isoformat(), pl.Utf8
         )
     )
-    oracle_auc = (
-        float(metrics.filter(pl.col("model") == "oracle")["auc"][0])
-        if "oracle" in ev.scores
-        else float("nan")
-    )
+    # an AUC is null (not measured) on a holdout with one class: NaN, not a crash
+    oracle_auc = metric_of(metrics, "oracle", "auc") if "oracle" in ev.scores else float("nan")
     return CandidateResult(
         ev=ev,
         cutoff=cutoff,

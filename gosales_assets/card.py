@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from shared import plots
-from shared.gates import GateReport
+from shared.gates import GateReport, metric_of
 from shared.modelcard import importance_rows
 
 CARD_METRICS = (
@@ -40,7 +40,10 @@ def card_content(
     by_model = {r["model"]: r for r in holdout_metrics.to_dicts()}
     metrics = {m: {name: row[m] for name, row in by_model.items()} for m in CARD_METRICS}
     cand = by_model["candidate"]
-    oracle_gap = by_model["oracle"]["auc"] - cand["auc"] if "oracle" in by_model else float("nan")
+    # NaN when not measured (no oracle, or a one-class holdout whose AUCs are null)
+    oracle_gap = metric_of(holdout_metrics, "oracle", "auc") - metric_of(
+        holdout_metrics, "candidate", "auc"
+    )
     return {
         "title": f"{model_name} — cutoff {cutoff}",
         "summary": f"Propensity to buy into **{division}** within {report['window_months']} months "

@@ -203,3 +203,17 @@ def test_a_division_too_sparse_to_fit_is_refused_as_insufficient_evidence(
     assert meta["learner"].value == "prior"
     assert MLflowTracker().champion(model_name(division)) is None
     assert set(read_lake(["gosales", "icp_scores"])["model_version"]) == {"rule-baseline"}
+
+
+def test_a_holdout_without_positives_is_refused_not_crashed(salesml_home, tiny_world, tiny_source):
+    """The tiny world's ``training`` division has no positive among its holdout customers:
+    every AUC there is "not measured" (null), and the run still ends in a recorded refusal."""
+    cfg = tiny_config(tiny_world)
+    defs = build_defs(cfg, source_uri=str(tiny_source))
+    assert _run(defs, INPUTS).success
+    pk = dg.MultiPartitionKey({"cutoff": cfg.cutoffs[0].isoformat(), "division": "training"})
+    result = _run(defs, PARTITIONED, pk)
+    assert result.success, [e.event_specific_data.error for e in result.get_step_failure_events()]
+    decision = read_lake(["gosales", "promoted_model"])
+    assert decision["promoted"].to_list() == [False]
+    assert decision["reason"][0].startswith("insufficient evidence")
