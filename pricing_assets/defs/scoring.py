@@ -14,7 +14,9 @@ from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
 from pricing_assets.recommend import coverage_summary, deal_summary
+from shared.automation import MONTHLY_SCORES_FRESHNESS
 from shared.dagster_helpers import (
+    contract_column_schema,
     model_champion_result,
     numeric_metadata,
     schema_check_result,
@@ -108,9 +110,13 @@ def _recs_out(table: str, description: str) -> dg.AssetOut:
     return dg.AssetOut(
         key_prefix=LOCATION.prefix,
         kinds={"polars", "duckdb"},
-        metadata=warehouse_metadata(LOCATION.table(table)),
+        metadata={
+            **warehouse_metadata(LOCATION.table(table)),
+            **contract_column_schema(RECS_SCHEMAS[table][0]),
+        },
         description=description,
         automation_condition=AFTER_ANY_DECISION,
+        freshness_policy=MONTHLY_SCORES_FRESHNESS,
         **COMMON,
     )
 
