@@ -20,10 +20,12 @@ from gosales_assets.retire import retire_divisions
 from shared.automation import MONTHLY_SCORES_FRESHNESS
 from shared.categories import UNSEEN_WARN_SHARE
 from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
     contract_column_schema,
     md_table,
     model_champion_result,
     not_measured,
+    permanent_errors_fail_at_once,
     schema_check_result,
     warehouse_metadata,
 )
@@ -199,6 +201,7 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
                 **contract_column_schema(IcpScoresSchema),
             },
             freshness_policy=MONTHLY_SCORES_FRESHNESS,
+            retry_policy=EXTERNAL_RETRY,  # loads the division's champion from MLflow
             # Re-score as soon as a new champion is promoted (a failed gate skips promoted_model,
             # so nothing re-scores then); evaluated by the location's automation sensor. Plain
             # eager() would wait forever: a division's scores depend on promoted_model at every
@@ -210,7 +213,7 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             "(never at the training cutoff); while no model has passed the gates, by the calibrated "
             "recency/frequency rule, labelled model_version='rule-baseline'.",
             **COMMON,
-        )(bind(icp_scores, cfg)),
+        )(permanent_errors_fail_at_once(bind(icp_scores, cfg))),
         dg.asset(
             key=ranked,
             ins=ins("icp_scores", "customers", "transactions"),  # every division's icp_scores

@@ -16,9 +16,11 @@ from pricing_assets.location import LOCATION
 from pricing_assets.recommend import coverage_summary, deal_summary
 from shared.automation import MONTHLY_SCORES_FRESHNESS
 from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
     contract_column_schema,
     model_champion_result,
     numeric_metadata,
+    permanent_errors_fail_at_once,
     schema_check_result,
     warehouse_metadata,
 )
@@ -141,7 +143,8 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             deps=[LOCATION.key("promoted_model")],
             partitions_def=parts,
             name="pricing_recommendations",
-        )(bind(pricing_recommendations, cfg)),
+            retry_policy=EXTERNAL_RETRY,  # loads the serving champion bundle from MLflow
+        )(permanent_errors_fail_at_once(bind(pricing_recommendations, cfg))),
         dg.asset_check(
             asset=LOCATION.key("price_recs_line"),
             partitions_def=parts,

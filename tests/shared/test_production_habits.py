@@ -26,12 +26,12 @@ FRESH = {
 """Served tables and their fail window in days."""
 
 RETRIED = {
-    "gosales": {"customers", "candidate_model", "promoted_model"},
-    "pricing": {"order_lines", "point_model", "promoted_model"},
+    "gosales": {"customers", "candidate_model", "promoted_model", "icp_scores"},
+    "pricing": {"order_lines", "point_model", "promoted_model", "price_recs_line"},
     "leadconv": {"extract", "candidate_model", "promoted_model", "lead_scores"},
 }
 """An asset of each step that must retry (inputs reader, MLflow candidate and promotion,
-leadconv's SQL upsert)."""
+scoring that loads the champion from MLflow, leadconv's SQL upsert)."""
 
 NOT_RETRIED = {
     "gosales": {"feature_matrix", "labels", "model_card", "whitespace"},
