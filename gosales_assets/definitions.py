@@ -10,7 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from gosales_assets.config import GosalesConfig, load_config
-from gosales_assets.defs import build_assets
+from gosales_assets.defs import build_assets, inputs
 from gosales_assets.defs.automation import build_automation
 from gosales_assets.location import LOCATION
 from shared.automation import location_definitions
@@ -29,7 +29,7 @@ def build_defs(cfg: GosalesConfig | None = None, source_uri: str | None = None) 
     jobs, schedules, sensors = build_automation(cfg)
     return location_definitions(
         LOCATION,
-        assets=assets,
+        assets=[*inputs.sources(source_uri), *assets],
         checks=checks,
         jobs=jobs,
         schedules=schedules,

@@ -39,7 +39,10 @@ def build_defs(cfg: LeadconvConfig | None = None, source_uri: str | None = None)
     cfg = cfg or load_config()
     parts = partitions(cfg)
     # every check is a blocking check_spec evaluated inside its asset: no separate checks
-    assets = [a for stage in STAGES for a in stage.build(cfg, parts)]
+    assets = [
+        *inputs.sources(source_uri),
+        *(a for stage in STAGES for a in stage.build(cfg, parts)),
+    ]
     jobs, schedules, sensors = build_automation(cfg, LOCATION.prefix, parts["daily"])
     return location_definitions(
         LOCATION,

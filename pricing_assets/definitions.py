@@ -10,7 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pricing_assets.config import PricingConfig, load_config
-from pricing_assets.defs import build_stages
+from pricing_assets.defs import build_stages, inputs
 from pricing_assets.defs._wiring import INPUTS
 from pricing_assets.location import LOCATION
 from shared.automation import location_definitions, retrain_schedule
@@ -46,7 +46,7 @@ def build_defs(cfg: PricingConfig | None = None, source_uri: str | None = None) 
     )
     return location_definitions(
         LOCATION,
-        assets=assets,
+        assets=[*inputs.sources(source_uri), *assets],
         checks=checks,
         jobs=[retrain],
         schedules=[monthly],

@@ -1,19 +1,37 @@
-"""What every location's Dagster wiring has in common: the periodic retrain schedule
-and the assembly of its ``Definitions`` (resources, source, debris sweep).
+"""What every location's Dagster wiring has in common: the periodic retrain schedule,
+the freshness policies of the served tables, and the assembly of its ``Definitions``
+(resources, source, debris sweep, run-failure alerts).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
 
+from shared.alerts import run_failure_alert_sensor
 from shared.dagster_helpers import common_resources
 from shared.location import Location
 from shared.sources import PlainSecretError, SourceResource, has_secret, redact
 from shared.sweep import sweep_sensor
+
+MONTHLY_SCORES_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(days=40), warn_window=timedelta(days=35)
+)
+"""Freshness of tables re-scored by a monthly retrain (gosales ``icp_scores`` and
+``whitespace``, pricing ``price_recs_*``): the retrain schedules run on the 1st/2nd of each
+month, so a healthy table is at most ~31 days old; WARN after 35 days (a month plus a few
+days' grace: one schedule tick missed or failed), FAIL after 40 (the month's scores were
+never refreshed; act before the next tick)."""
+
+DAILY_SCORES_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(days=2), warn_window=timedelta(hours=30)
+)
+"""Freshness of leadconv ``lead_scores`` (scored daily at 06:00 UTC): WARN after 30 hours
+(today's run is six hours late or failed), FAIL after two days (a whole day of scores
+missing)."""
 
 IN_PROCESS_RUN = {"execution": {"config": {"in_process": {}}}}
 """Run config choosing the in-process executor of ``dg.multi_or_in_process_executor``."""
@@ -82,7 +100,8 @@ def location_definitions(
     quarantine_bad_rows: bool = False,
 ) -> dg.Definitions:
     """``Definitions`` of one location: its assets and automation, the shared resources
-    (lake IO manager, MLflow tracker), its ``source`` and its MLflow debris sweep."""
+    (lake IO manager, MLflow tracker), its ``source``, its MLflow debris sweep and its
+    run-failure alert sensor (``shared.alerts``)."""
     if source_uri and has_secret(source_uri):
         # resource config set in code is part of the job snapshot Dagster stores and shows
         raise PlainSecretError(
@@ -104,6 +123,10 @@ def location_definitions(
         asset_checks=list(checks),
         jobs=list(jobs),
         schedules=list(schedules),
-        sensors=[*sensors, sweep_sensor(location.name, location.model_prefix)],
+        sensors=[
+            *sensors,
+            sweep_sensor(location.name, location.model_prefix),
+            run_failure_alert_sensor(location.name),
+        ],
         resources={**common_resources(), "source": source},
     )

@@ -11,9 +11,14 @@ import dagster as dg
 import polars as pl
 
 from shared.modelcard import format_value
-from shared.storage import WAREHOUSE_TABLE, LakeIOManager
-from shared.tracking import MLflowTracker
-from shared.validation import QUARANTINE_COLUMNS, QUARANTINE_SCHEMA, pandera_violations
+from shared.storage import WAREHOUSE_TABLE, LakeIOManager, UntrustedObjectError
+from shared.tracking import MLflowTracker, ModelIntegrityError
+from shared.validation import (
+    QUARANTINE_COLUMNS,
+    QUARANTINE_SCHEMA,
+    column_dtypes,
+    pandera_violations,
+)
 
 OWNERS = ["team:revenue-ml"]
 
@@ -200,6 +205,116 @@ def column_schema(
             ]
         )
     }
+
+
+def contract_column_schema(
+    schema: Any, descriptions: Mapping[str, str] | None = None
+) -> dict[str, dg.TableSchema]:
+    """:func:`column_schema` of the columns a pandera polars schema guarantees (the
+    table's contract; a non-strict schema's table may carry more). A column the schema
+    checks without fixing its type shows as ``any``."""
+    return column_schema(
+        {name: "any" if dtype is None else dtype for name, dtype in column_dtypes(schema).items()},
+        descriptions,
+    )
+
+
+EXTERNAL_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+"""Retry policy of the steps that talk to an external system (source database or files,
+MLflow tracking server and registry, the lead_scores database): three more attempts
+after about 20 s, 40 s and 80 s (± jitter, so parallel partitions do not retry in step):
+rides out a restart, a failover or a dropped connection of two minutes or so, and still
+fails a run within three minutes when the system is really down. Pair it with
+:func:`permanent_errors_fail_at_once` so a broken contract is not retried."""
+
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,  # DataContractError, ConfigError, PlainSecretError, MissingFeaturesError, ...
+    TypeError,
+    KeyError,
+    AssertionError,
+    ModelIntegrityError,
+    UntrustedObjectError,
+)
+"""Errors another attempt cannot cure (bad data, bad config, a plain secret, a tampered
+model, a bug): :func:`permanent_errors_fail_at_once` fails the step on them at once."""
+
+
+def permanent_errors_fail_at_once(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (an asset function, plain or generator, e.g. from :func:`bind`) raising
+    ``dg.Failure(allow_retries=False)`` from any of :data:`PERMANENT_ERRORS`, so a step
+    with :data:`EXTERNAL_RETRY` retries only what may heal (connections, timeouts, a busy
+    server). The failure's description is ``<ErrorClass>: <message>`` and the original
+    error is its cause (both in the step's error in the UI and the event log)."""
+
+    def fail(err: BaseException) -> dg.Failure:
+        return dg.Failure(description=f"{type(err).__name__}: {err}", allow_retries=False)
+
+    if inspect.isgeneratorfunction(fn):
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return (yield from fn(*args, **kwargs))
+            except PERMANENT_ERRORS as err:
+                raise fail(err) from err
+    else:
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except PERMANENT_ERRORS as err:
+                raise fail(err) from err
+
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__", "__annotations__"):
+        setattr(wrapped, attr, getattr(fn, attr))
+    wrapped.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+    return wrapped
+
+
+def source_key(location: Any, table: str) -> dg.AssetKey:
+    """Key of a raw source table's external asset: ``<location>/source/<table>``."""
+    return dg.AssetKey([*location.prefix, "source", table])
+
+
+def source_specs(
+    location: Any, tables: Mapping[str, str], kinds: set[str], where: str
+) -> list[dg.AssetSpec]:
+    """External assets for the raw source tables a location reads (``<location>/source/
+    <table>``, not materializable by Dagster): the top of the lineage in the UI.
+
+    Args:
+        location: the location's :class:`~shared.location.Location`.
+        tables: source table name -> one-line description.
+        kinds: the source system's kinds (``{"parquet"}``, ``{"duckdb"}``, ``{"postgres"}``).
+        where: where the location reads them from (its source env var and default).
+    """
+    return [
+        dg.AssetSpec(
+            key=source_key(location, table),
+            description=f"{description} Read from {where}.",
+            group_name=location.name,
+            owners=OWNERS,
+            kinds=kinds,
+        )
+        for table, description in tables.items()
+    ]
+
+
+def source_kinds(uri: str | None, default: str) -> set[str]:
+    """Kinds of a location's source system: the kind of ``uri`` when the definitions are
+    built with one (``postgres``, ``sqlite``, ``duckdb``, a folder's ``parquet``/``csv``), else ``default`` (the
+    embedded synthetic world's format). A source set only through the environment at run
+    time is not known when the definitions load."""
+    if not uri:
+        return {default}
+    from shared.sources import source_kind
+
+    kind = source_kind(uri)
+    if kind == "sqlalchemy":
+        scheme = uri.split("://", 1)[0].split("+", 1)[0]
+        return {"postgres" if scheme.startswith("postgres") else scheme}
+    return {"duckdb"} if kind == "duckdb" else {"parquet", "csv"}
 
 
 def quarantine_out(location: Any, **kwargs: Any) -> dg.AssetOut:

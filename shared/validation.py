@@ -334,6 +334,15 @@ def _columns(schema: Any) -> dict[str, Any]:
     return schema.to_schema().columns if hasattr(schema, "to_schema") else schema.columns
 
 
+def column_dtypes(schema: Any) -> dict[str, Any]:
+    """``{column: polars dtype or None}`` of every column a pandera polars schema declares,
+    in its order (None: the schema checks the column without fixing its type)."""
+    return {
+        name: getattr(col.dtype, "type", None) if col.dtype is not None else None
+        for name, col in _columns(schema).items()
+    }
+
+
 def validate_frame(
     df: pl.DataFrame, schema: Any, table: str, key_columns: Sequence[str] = ()
 ) -> pl.DataFrame:

@@ -22,8 +22,11 @@ from gosales_assets.location import LOCATION
 from gosales_assets.output_schemas import HoldoutMetricsSchema
 from shared import lifecycle
 from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    contract_column_schema,
     md_table,
     numeric_metadata,
+    permanent_errors_fail_at_once,
     schema_check_result,
     warehouse_metadata,
 )
@@ -151,7 +154,10 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
         ),
         "holdout_metrics": dg.AssetOut(
             kinds={"polars", "duckdb"},
-            metadata=warehouse_metadata(LOCATION.table("holdout_metrics")),
+            metadata={
+                **warehouse_metadata(LOCATION.table("holdout_metrics")),
+                **contract_column_schema(HoldoutMetricsSchema),
+            },
             description="Out-of-time holdout metrics per model (candidate, baseline, rule, champion, oracle).",
             **out,
         ),
@@ -174,7 +180,8 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             ins=ins("feature_matrix", "labels", *RAW, "ground_truth"),
             partitions_def=parts,
             name="gosales_candidate",
-        )(bind(gosales_candidate, cfg)),
+            retry_policy=EXTERNAL_RETRY,  # logs its run and model to MLflow
+        )(permanent_errors_fail_at_once(bind(gosales_candidate, cfg))),
         dg.asset_check(
             asset=holdout,
             partitions_def=parts,

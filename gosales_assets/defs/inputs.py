@@ -1,4 +1,5 @@
-"""Stage ``inputs``: the validated source tables (unpartitioned)."""
+"""Stage ``inputs``: the validated source tables (unpartitioned), below the raw source
+tables they are read from (external assets ``gosales/source/<table>``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,36 @@ from gosales_assets import inputs as gs_inputs
 from gosales_assets.config import GosalesConfig
 from gosales_assets.defs._wiring import COMMON, bind
 from gosales_assets.location import LOCATION
-from shared.dagster_helpers import input_outputs, quarantine_out, warehouse_metadata
+from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    input_outputs,
+    permanent_errors_fail_at_once,
+    quarantine_out,
+    source_key,
+    source_kinds,
+    source_specs,
+    warehouse_metadata,
+)
 from shared.sources import SourceResource
+
+SOURCE_TABLES = {
+    "customers": "Raw customers table of the source (contract table `customers`).",
+    "transactions": "Raw transaction lines of the source (contract table `transactions`).",
+    "assets": "Raw install base of the source (optional contract table `assets`).",
+    "ground_truth": "True purchase probabilities (synthetic worlds only; absent in real data).",
+}
+"""The source tables ``gosales_inputs`` reads (``gosales_assets.inputs``: required and optional)."""
+
+
+def sources(source_uri: str | None = None) -> list[dg.AssetSpec]:
+    """The raw source tables as external assets (not materializable: Dagster only reads them)."""
+    return source_specs(
+        LOCATION,
+        SOURCE_TABLES,
+        source_kinds(source_uri, "parquet"),
+        "$SALESML_GOSALES_SOURCE (DuckDB file, Parquet/CSV folder or SQLAlchemy URL); "
+        "default the embedded synthetic world (Parquet)",
+    )
 
 
 def gosales_inputs(cfg: GosalesConfig, context, source: SourceResource):
@@ -59,4 +88,11 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
         ),
         "quarantine": quarantine_out(LOCATION, **out),
     }
-    return [dg.multi_asset(outs=outs, name="gosales_inputs")(bind(gosales_inputs, cfg))]
+    return [
+        dg.multi_asset(
+            outs=outs,
+            name="gosales_inputs",
+            deps=[source_key(LOCATION, t) for t in SOURCE_TABLES],
+            retry_policy=EXTERNAL_RETRY,  # reads the source system
+        )(permanent_errors_fail_at_once(bind(gosales_inputs, cfg)))
+    ]

@@ -16,7 +16,13 @@ from gosales_assets.defs._wiring import COMMON, bind, ins
 from gosales_assets.location import LOCATION
 from gosales_assets.output_schemas import PromotionSchema
 from shared import lifecycle
-from shared.dagster_helpers import schema_check_result, warehouse_metadata
+from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    contract_column_schema,
+    permanent_errors_fail_at_once,
+    schema_check_result,
+    warehouse_metadata,
+)
 from shared.tracking import MLflowTracker
 
 
@@ -50,10 +56,14 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             partitions_def=parts,
             ins=ins("candidate_model", "holdout_metrics"),
             kinds={"mlflow"},
-            metadata=warehouse_metadata(LOCATION.table("model_registry")),
+            metadata={
+                **warehouse_metadata(LOCATION.table("model_registry")),
+                **contract_column_schema(PromotionSchema),
+            },
+            retry_policy=EXTERNAL_RETRY,  # registers and promotes in the MLflow registry
             description="The decision on the candidate: registers gosales_<division> in MLflow and moves the `champion` alias when every gate passes; otherwise records the refusal with its reasons (gosales.model_decisions) and the previous champion keeps serving.",
             **COMMON,
-        )(bind(promoted_model, cfg)),
+        )(permanent_errors_fail_at_once(bind(promoted_model, cfg))),
         dg.asset_check(
             asset=LOCATION.key("promoted_model"),
             partitions_def=parts,  # without it a check step loads every partition of its asset

@@ -17,11 +17,15 @@ from gosales_assets.defs._wiring import COMMON, RAW, bind, ins
 from gosales_assets.location import LOCATION
 from gosales_assets.output_schemas import IcpScoresSchema, WhitespaceSchema
 from gosales_assets.retire import retire_divisions
+from shared.automation import MONTHLY_SCORES_FRESHNESS
 from shared.categories import UNSEEN_WARN_SHARE
 from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    contract_column_schema,
     md_table,
     model_champion_result,
     not_measured,
+    permanent_errors_fail_at_once,
     schema_check_result,
     warehouse_metadata,
 )
@@ -192,7 +196,12 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             ins=ins(*RAW),
             deps=[promoted],
             kinds={"polars", "duckdb"},
-            metadata=warehouse_metadata(LOCATION.table("icp_scores")),
+            metadata={
+                **warehouse_metadata(LOCATION.table("icp_scores")),
+                **contract_column_schema(IcpScoresSchema),
+            },
+            freshness_policy=MONTHLY_SCORES_FRESHNESS,
+            retry_policy=EXTERNAL_RETRY,  # loads the division's champion from MLflow
             # Re-score as soon as a new champion is promoted (a failed gate skips promoted_model,
             # so nothing re-scores then); evaluated by the location's automation sensor. Plain
             # eager() would wait forever: a division's scores depend on promoted_model at every
@@ -204,12 +213,16 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             "(never at the training cutoff); while no model has passed the gates, by the calibrated "
             "recency/frequency rule, labelled model_version='rule-baseline'.",
             **COMMON,
-        )(bind(icp_scores, cfg)),
+        )(permanent_errors_fail_at_once(bind(icp_scores, cfg))),
         dg.asset(
             key=ranked,
             ins=ins("icp_scores", "customers", "transactions"),  # every division's icp_scores
             kinds={"polars", "duckdb"},
-            metadata=warehouse_metadata(LOCATION.table("whitespace")),
+            metadata={
+                **warehouse_metadata(LOCATION.table("whitespace")),
+                **contract_column_schema(WhitespaceSchema),
+            },
+            freshness_policy=MONTHLY_SCORES_FRESHNESS,
             automation_condition=dg.AutomationCondition.eager(),  # re-rank when any division re-scores
             description="Next-best-action list: every (customer, division) not bought in the lookback, "
             "ranked by a blend of calibrated propensity, cross-division affinity lift and expected "

@@ -14,7 +14,14 @@ from leadconv_assets import training
 from leadconv_assets.config import LeadconvConfig
 from leadconv_assets.defs import COMMON, LOCATION, check, clean_in
 from leadconv_assets.defs.reports import model_card_output
-from shared.dagster_helpers import bind, md_table, numeric_metadata, warehouse_metadata
+from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    bind,
+    md_table,
+    numeric_metadata,
+    permanent_errors_fail_at_once,
+    warehouse_metadata,
+)
 from shared.tracking import MLflowTracker
 
 HOLDOUT_COLUMNS = ("model", "n", "positives", "pr_auc", "auc", "brier_skill", "lift_at_10")
@@ -145,5 +152,6 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
                 ),
             ],
             name="leadconv_candidate",
-        )(bind(leadconv_candidate, cfg)),
+            retry_policy=EXTERNAL_RETRY,  # logs its run and model to MLflow
+        )(permanent_errors_fail_at_once(bind(leadconv_candidate, cfg))),
     ]

@@ -1,5 +1,6 @@
 """Input stage: ``extract`` (read-only source → quality gates → immutable snapshot) and
-``clean`` (the cleaning rules, with a count per rule)."""
+``clean`` (the cleaning rules, with a count per rule), below the raw source tables
+``extract`` reads (external assets ``leadconv/source/<table>``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,42 @@ from leadconv_assets import clean as lc_clean
 from leadconv_assets import extract as lc_extract
 from leadconv_assets.config import LeadconvConfig
 from leadconv_assets.defs import COMMON, LOCATION
-from shared.dagster_helpers import bind, md_table, numeric_metadata, quarantine_metadata
+from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    bind,
+    md_table,
+    numeric_metadata,
+    permanent_errors_fail_at_once,
+    quarantine_metadata,
+    source_key,
+    source_kinds,
+    source_specs,
+)
 from shared.sources import SourceResource
+
+SOURCE_TABLES = {
+    "organizations": "Raw organizations of the source (optional contract table).",
+    "contacts": "Raw contacts of the source (contract table `contacts`).",
+    "enrollments": "Raw campaign enrollments of the source (contract table `enrollments`).",
+    "campaign_steps": "Raw campaign steps of the source (contract table `campaign_steps`).",
+    "engagement_logs": "Raw engagement events of the source (contract table `engagement_logs`).",
+    "outcomes": "Raw outcomes of the source (contract table `outcomes`).",
+    "truth": "True conversion probabilities (synthetic worlds only).",
+    "true_effects": "True campaign effects (synthetic worlds only).",
+}
+"""The source tables ``extract`` reads (``leadconv_assets.schemas``: REQUIRED, OPTIONAL,
+TRUTH_TABLES)."""
+
+
+def sources(source_uri: str | None = None) -> list[dg.AssetSpec]:
+    """The raw source tables as external assets (not materializable: Dagster only reads them)."""
+    return source_specs(
+        LOCATION,
+        SOURCE_TABLES,
+        source_kinds(source_uri, "duckdb"),
+        "$SALESML_LEADCONV_SOURCE (SQLAlchemy URL, e.g. PostgreSQL, or DuckDB file, read-only); "
+        "default the embedded synthetic world (DuckDB)",
+    )
 
 
 def extract(cfg: LeadconvConfig, context, source: SourceResource) -> dict:
@@ -58,13 +93,15 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
     return [
         dg.asset(
             key=LOCATION.key("extract"),
+            deps=[source_key(LOCATION, t) for t in SOURCE_TABLES],
+            retry_policy=EXTERNAL_RETRY,  # reads the source system
             kinds={"sql", "parquet"},
             description="Reads the source (SQLAlchemy URL or DuckDB file, read-only; default the "
             "embedded synthetic world), runs the quality gates (row counts, schema, null keys, orphan "
             "foreign keys, timestamps out of range or before the enrollment) and writes an immutable "
             "timestamped snapshot. Nothing is written when a gate fails.",
             **COMMON,
-        )(bind(extract, cfg)),
+        )(permanent_errors_fail_at_once(bind(extract, cfg))),
         dg.asset(
             key=LOCATION.key("clean"),
             ins={"extract": dg.AssetIn(LOCATION.key("extract"))},

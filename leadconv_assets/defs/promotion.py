@@ -13,7 +13,12 @@ from leadconv_assets import training
 from leadconv_assets.config import LeadconvConfig
 from leadconv_assets.defs import COMMON, LOCATION
 from shared import lifecycle
-from shared.dagster_helpers import bind, warehouse_metadata
+from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    bind,
+    permanent_errors_fail_at_once,
+    warehouse_metadata,
+)
 from shared.tracking import MLflowTracker
 
 
@@ -45,9 +50,10 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             },
             kinds={"mlflow"},
             metadata=warehouse_metadata("leadconv.model_registry"),
+            retry_policy=EXTERNAL_RETRY,  # registers and promotes in the MLflow registry
             description="Registers leadconv_<target> in MLflow and moves the `champion` alias — only "
             "when every gate passes (PR-AUC beats the rules baseline by 1.05 x beyond noise, Brier "
             "skill > 0).",
             **COMMON,
-        )(bind(promoted_model, cfg)),
+        )(permanent_errors_fail_at_once(bind(promoted_model, cfg))),
     ]

@@ -13,10 +13,14 @@ from leadconv_assets import scores_db
 from leadconv_assets import scoring as lc_scoring
 from leadconv_assets.config import LeadconvConfig, end_of_day
 from leadconv_assets.defs import COMMON, LOCATION, check, clean_in
+from shared.automation import DAILY_SCORES_FRESHNESS
 from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
     bind,
+    contract_column_schema,
     md_table,
     numeric_metadata,
+    permanent_errors_fail_at_once,
     schema_check_result,
     warehouse_metadata,
 )
@@ -131,7 +135,14 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
                 )
             ],
             kinds={"polars", "sql"},
-            metadata=warehouse_metadata("leadconv.lead_scores_daily"),
+            metadata={
+                **warehouse_metadata("leadconv.lead_scores_daily"),
+                **contract_column_schema(lc_schemas.LeadScoresSchema),
+            },
+            freshness_policy=DAILY_SCORES_FRESHNESS,
+            # the SQL upsert into lead_scores (one transaction, idempotent by key) and the
+            # champions' MLflow loads may meet a busy or restarting server
+            retry_policy=EXTERNAL_RETRY,
             check_specs=[
                 check(
                     "schema",
@@ -171,5 +182,5 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             "DuckDB file under the home. Split all/test/train (default test = rows the model was not "
             "trained on); dry_run counts without writing.",
             **COMMON,
-        )(bind(lead_scores, cfg)),
+        )(permanent_errors_fail_at_once(bind(lead_scores, cfg))),
     ]

@@ -16,7 +16,14 @@ from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
 from shared import lifecycle
-from shared.dagster_helpers import md_table, not_measured, numeric_metadata, warehouse_metadata
+from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    md_table,
+    not_measured,
+    numeric_metadata,
+    permanent_errors_fail_at_once,
+    warehouse_metadata,
+)
 from shared.drift import psi_alarm, psi_label
 from shared.gates import GateReport
 from shared.metrics import calibration_bins, calibration_mae
@@ -328,7 +335,8 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             ins=ins("line_features", "quotes", "line_truth", "quote_truth"),
             partitions_def=parts,
             name="pricing_training",
-        )(bind(pricing_training, cfg)),
+            retry_policy=EXTERNAL_RETRY,  # logs its run and models to MLflow
+        )(permanent_errors_fail_at_once(bind(pricing_training, cfg))),
         check(
             "range_model",
             "Conformal 90% range covers the out-of-time holdout within tolerance of 0.90 "

@@ -1,5 +1,6 @@
 """Stage ``inputs``: the source multi-asset ``pricing_inputs`` (order lines, quotes and
-the synthetic world's truth tables; unpartitioned, validated before anything is written)."""
+the synthetic world's truth tables; unpartitioned, validated before anything is written),
+below the raw source tables it reads (external assets ``pricing/source/<table>``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,36 @@ from pricing_assets import inputs as pr_inputs
 from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind
 from pricing_assets.location import LOCATION
-from shared.dagster_helpers import input_outputs, quarantine_out, warehouse_metadata
+from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    input_outputs,
+    permanent_errors_fail_at_once,
+    quarantine_out,
+    source_key,
+    source_kinds,
+    source_specs,
+    warehouse_metadata,
+)
 from shared.sources import SourceResource
+
+SOURCE_TABLES = {
+    "order_lines": "Raw order lines of the source (contract table `order_lines`).",
+    "quotes": "Raw closed quotes of the source (contract table `quotes`).",
+    "line_truth": "True discount quantiles per order line (synthetic worlds only).",
+    "quote_truth": "True win probability per quote (synthetic worlds only).",
+}
+"""The source tables ``pricing_inputs`` reads (``pricing_assets.inputs``: required and optional)."""
+
+
+def sources(source_uri: str | None = None) -> list[dg.AssetSpec]:
+    """The raw source tables as external assets (not materializable: Dagster only reads them)."""
+    return source_specs(
+        LOCATION,
+        SOURCE_TABLES,
+        source_kinds(source_uri, "parquet"),
+        "$SALESML_PRICING_SOURCE (DuckDB file, Parquet/CSV folder or SQLAlchemy URL); "
+        "default the embedded synthetic world (Parquet)",
+    )
 
 
 def pricing_inputs(cfg: PricingConfig, context, source: SourceResource):
@@ -67,4 +96,11 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
         ),
         "quarantine": quarantine_out(LOCATION, key_prefix=LOCATION.prefix, **COMMON),
     }
-    return [dg.multi_asset(outs=outs, name="pricing_inputs")(bind(pricing_inputs, cfg))]
+    return [
+        dg.multi_asset(
+            outs=outs,
+            name="pricing_inputs",
+            deps=[source_key(LOCATION, t) for t in SOURCE_TABLES],
+            retry_policy=EXTERNAL_RETRY,  # reads the source system
+        )(permanent_errors_fail_at_once(bind(pricing_inputs, cfg)))
+    ]

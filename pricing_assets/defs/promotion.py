@@ -15,7 +15,11 @@ from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
 from shared import lifecycle
-from shared.dagster_helpers import warehouse_metadata
+from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    permanent_errors_fail_at_once,
+    warehouse_metadata,
+)
 from shared.tracking import MLflowTracker
 
 
@@ -49,9 +53,10 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             deps=[LOCATION.key("point_model"), LOCATION.key("win_probability")],
             kinds={"mlflow"},
             metadata=warehouse_metadata(LOCATION.table("model_registry")),
+            retry_policy=EXTERNAL_RETRY,  # registers and promotes in the MLflow registry
             description="Registers the partition's bundle (encoders, point, range and win models) "
             "as one version of pricing_recs_<bu_id> and moves the `champion` alias to it — only "
             "when every gate passes, the champion rules included; every decision is recorded.",
             **COMMON,
-        )(bind(promoted_model, cfg))
+        )(permanent_errors_fail_at_once(bind(promoted_model, cfg)))
     ]

@@ -14,9 +14,13 @@ from pricing_assets.config import PricingConfig
 from pricing_assets.defs._wiring import COMMON, bind, ins
 from pricing_assets.location import LOCATION
 from pricing_assets.recommend import coverage_summary, deal_summary
+from shared.automation import MONTHLY_SCORES_FRESHNESS
 from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
+    contract_column_schema,
     model_champion_result,
     numeric_metadata,
+    permanent_errors_fail_at_once,
     schema_check_result,
     warehouse_metadata,
 )
@@ -108,9 +112,13 @@ def _recs_out(table: str, description: str) -> dg.AssetOut:
     return dg.AssetOut(
         key_prefix=LOCATION.prefix,
         kinds={"polars", "duckdb"},
-        metadata=warehouse_metadata(LOCATION.table(table)),
+        metadata={
+            **warehouse_metadata(LOCATION.table(table)),
+            **contract_column_schema(RECS_SCHEMAS[table][0]),
+        },
         description=description,
         automation_condition=AFTER_ANY_DECISION,
+        freshness_policy=MONTHLY_SCORES_FRESHNESS,
         **COMMON,
     )
 
@@ -135,7 +143,8 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             deps=[LOCATION.key("promoted_model")],
             partitions_def=parts,
             name="pricing_recommendations",
-        )(bind(pricing_recommendations, cfg)),
+            retry_policy=EXTERNAL_RETRY,  # loads the serving champion bundle from MLflow
+        )(permanent_errors_fail_at_once(bind(pricing_recommendations, cfg))),
         dg.asset_check(
             asset=LOCATION.key("price_recs_line"),
             partitions_def=parts,
