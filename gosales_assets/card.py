@@ -81,19 +81,12 @@ def card_content(
 
 
 def card_plots(report: dict[str, Any]) -> dict[str, bytes]:
-    """The card's charts: calibration curve, cumulative gains (candidate, rule, oracle) and
-    the learner's importance (gain, or |coefficient| for the logistic), as PNG bytes. A
-    prior-rate candidate (no model fitted) has no importance chart."""
-    out = {"Calibration curve": plots.calibration_png(report["calibration_bins"])}
-    if report.get("gains") is not None:
-        out["Cumulative gains"] = plots.gains_png(report["gains"])
-    importance = report["importance"]
-    if importance.height and float(importance["gain"].abs().sum()) > 0:
-        weight = "gain" if report.get("learner", "lightgbm") == "lightgbm" else "|coefficient|"
-        out["Feature importance"] = plots.importance_png(
-            importance.rename({"gain": weight}), title=f"Feature importance ({weight})"
-        )
-    return out
+    """The card's charts: calibration, gains (candidate, rule, oracle) and the learner's
+    importance (gain, or |coefficient| for the logistic)."""
+    weight = "gain" if report.get("learner", "lightgbm") == "lightgbm" else "|coefficient|"
+    return plots.model_card_plots(
+        report["calibration_bins"], report["importance"], weight, report.get("gains")
+    )
 
 
 TREND_METRICS = ("auc", "pr_auc", "lift_at_10", "calibration_mae")

@@ -16,7 +16,8 @@ from leadconv_assets.config import LeadconvConfig
 from shared import lifecycle
 from shared.dagster_helpers import md_table
 from shared.gates import GateReport
-from shared.modelcard import write_model_card
+from shared.modelcard import importance_rows, write_model_card
+from shared.plots import model_card_plots
 
 CARD_METRICS = [
     "pr_auc",
@@ -85,6 +86,14 @@ def model_card_for(
         "gates_markdown": gates.to_markdown(),
         "gates_passed": gates.passed,
         "calibration_markdown": md_table(report["calibration_bins"]),
+        "importance": importance_rows(
+            importance["feature"].to_list(), importance["gain"].to_list()
+        ),
+        "plots": model_card_plots(
+            report["calibration_bins"],
+            importance.select("feature", "gain"),
+            "LightGBM gain, or |coefficient| without LightGBM",  # as feature_importance
+        ),
         "features": report["features"],
         "top_features": importance.head(15)["feature"].to_list(),
         "links": {"mlflow_run": report["mlflow_link"]},

@@ -113,6 +113,27 @@ def coverage_png(
     return buf.getvalue()
 
 
+def model_card_plots(
+    calibration_bins: pl.DataFrame,
+    importance: pl.DataFrame,
+    weight_label: str,
+    gains: pl.DataFrame | None = None,
+) -> dict[str, bytes]:
+    """A classifier card's charts (title -> PNG): calibration curve, cumulative gains when
+    given, and the importance of ``importance``'s second column shown as ``weight_label``
+    (none when every weight is 0: a prior-rate stand-in has no importance)."""
+    out = {"Calibration curve": calibration_png(calibration_bins)}
+    if gains is not None:
+        out["Cumulative gains"] = gains_png(gains)
+    weight = importance.columns[1] if importance.width > 1 else None
+    if weight and importance.height and float(importance[weight].abs().sum()) > 0:
+        out["Feature importance"] = importance_png(
+            importance.select("feature", pl.col(weight).alias(weight_label)),
+            title=f"Feature importance ({weight_label})",
+        )
+    return out
+
+
 def md_image(png: bytes, alt: str) -> str:
     """Markdown image with the PNG inline (``data:image/png;base64``)."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"

@@ -86,6 +86,9 @@ def test_location_materializes_end_to_end(salesml_home, tiny_cfg):
             / "model_card.md"
         )
         assert card.exists() and "pr_auc" in card.read_text()
+        text = card.read_text()  # importance as a table, the charts as files beside the card
+        assert "## Feature importance (top" in text
+        assert (card.parent / "calibration_curve.png").read_bytes().startswith(b"\x89PNG")
 
     metrics = read_lake(["leadconv", "holdout_metrics"])
     assert set(metrics["model"]) >= {"candidate", "baseline", "oracle"}
