@@ -117,7 +117,7 @@ POINT_LEARNERS = ("lightgbm", "ridge")
 """The point learners tried; the candidate is the one with the lower validation MSE."""
 
 
-def make_ridge(seed: int) -> Any:
+def make_ridge() -> Any:
     """The regularized linear point learner: median imputation with missing indicators
     (missing customer context), standardization, ridge with its penalty chosen by
     efficient leave-one-out (``RidgeCV``). Category codes enter as numbers: a linear model
@@ -127,7 +127,6 @@ def make_ridge(seed: int) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    del seed  # RidgeCV is deterministic; the argument keeps one signature for the learners
     return make_pipeline(
         SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
         StandardScaler(),
@@ -207,7 +206,7 @@ def fit_point_models(
     features = list(features or FEATURES)
     X, y = matrix(train, features), train["discount"].to_numpy()
     model = lgb.LGBMRegressor(objective="regression", **lgbm_params(settings)).fit(X, y)
-    linear = make_ridge(settings.seed).fit(X, y)
+    linear = make_ridge().fit(X, y)  # deterministic: no seed
     rf = RandomForestRegressor(
         n_estimators=settings.rf_estimators,
         min_samples_leaf=10,
