@@ -34,6 +34,22 @@ class HoldoutMetricsSchema(pa.DataFrameModel):
         unique = ["division", "cutoff_date", "model"]
 
 
+class HoldoutTrendsSchema(pa.DataFrameModel):
+    """One row per division and cutoff: the candidate's holdout metrics across cutoffs."""
+
+    division: str
+    cutoff_date: date
+    positives: float = pa.Field(ge=0)
+    auc: float = pa.Field(nullable=True)
+    rule_auc: float = pa.Field(nullable=True)
+    oracle_auc: float = pa.Field(nullable=True)
+    oracle_gap: float = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        unique = ["division", "cutoff_date"]
+
+
 class PromotionSchema(pa.DataFrameModel):
     """The registry decision for one candidate."""
 

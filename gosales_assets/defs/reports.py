@@ -14,10 +14,12 @@ from gosales_assets.card import card_content, metric_trends, trend_plots
 from gosales_assets.config import GosalesConfig
 from gosales_assets.defs._wiring import COMMON, bind, ins
 from gosales_assets.location import LOCATION
+from gosales_assets.output_schemas import HoldoutTrendsSchema
 from shared.dagster_helpers import (
     md_table,
     numeric_metadata,
     publish_model_card,
+    schema_check_result,
     warehouse_metadata,
 )
 from shared.plots import md_image
@@ -64,6 +66,15 @@ def holdout_trends(context) -> pl.DataFrame:
     return trends
 
 
+def holdout_trends_schema(holdout_trends: pl.DataFrame) -> dg.AssetCheckResult:
+    return schema_check_result(
+        holdout_trends,
+        HoldoutTrendsSchema,
+        LOCATION.table("holdout_trends"),
+        ["division", "cutoff_date"],
+    )
+
+
 def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
     return [
         dg.asset(
@@ -82,4 +93,9 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             description="Holdout metrics of every division across cutoffs (candidate AUC, PR-AUC, lift@10%, calibration, rule and oracle AUC, oracle gap), with one trend line per division.",
             **COMMON,
         )(holdout_trends),
+        dg.asset_check(
+            asset=LOCATION.key("holdout_trends"),
+            blocking=True,
+            description="Holdout trends table matches its schema (one row per division × cutoff).",
+        )(holdout_trends_schema),
     ]

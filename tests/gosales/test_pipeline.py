@@ -94,6 +94,8 @@ def test_full_partition_promotes_and_scores(salesml_home, tiny_world, tiny_sourc
     assert 0 < table["oracle_gap"][0] < 0.2  # gap measured against the truth
     meta = trends.get_asset_materialization_events()[0].materialization.metadata
     assert "data:image/png;base64," in meta["trends"].value and f"auc_{division}" in meta
+    (schema,) = trends.get_asset_check_evaluations()
+    assert schema.check_name == "holdout_trends_schema" and schema.passed
 
     # whitespace ranks over every division's scores (divisions without a model champion are
     # served by the labelled rule baseline)
