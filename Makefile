@@ -36,10 +36,12 @@ demo: setup  ## generate the demo worlds and materialize every asset of the thre
 ui: setup  ## Dagster UI on 127.0.0.1:3000 and the MLflow UI on 127.0.0.1:5000, same home as the demo
 	BIN=$(BIN) bash scripts/ui.sh
 
-test: setup  ## the test suite (starts the PostgreSQL and Redis test servers first)
+test: setup  ## the test suite (starts the PostgreSQL and Redis test servers and installs Chromium first)
 	bash scripts/pg.sh start >&2
 	bash scripts/redis.sh start >&2
-	set -a; eval "$$(bash scripts/pg.sh env)"; eval "$$(bash scripts/redis.sh env)"; set +a; $(BIN)/python -m pytest -n 2 --dist loadfile
+	bash scripts/chromium.sh install >&2
+	set -a; eval "$$(bash scripts/pg.sh env)"; eval "$$(bash scripts/redis.sh env)"; eval "$$(bash scripts/chromium.sh env)"; set +a; \
+	  $(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

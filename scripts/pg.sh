@@ -10,6 +10,8 @@
 # installed or started, `start` says why and exits 0 without a URL: the postgres tests then skip
 # locally and fail under CI=true (see tests/conftest.py), so a missing server is never silent in CI.
 set -uo pipefail
+# shellcheck source=scripts/apt_install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt_install.sh"
 
 PGDIR="${SALESML_PG_DIR:-/tmp/salesml-pg}"
 PORT="${SALESML_PG_PORT:-54329}"
@@ -36,15 +38,7 @@ as_pg() {
 
 install_server() {
   if find_bin >/dev/null; then return 0; fi
-  if [[ "$(id -u)" != "0" ]] && ! command -v sudo >/dev/null; then
-    echo "pg.sh: PostgreSQL is not installed and we are not root; install the 'postgresql' package" >&2
-    return 1
-  fi
-  local SUDO=""
-  [[ "$(id -u)" != "0" ]] && SUDO="sudo"
-  echo "pg.sh: installing Debian's postgresql (apt-get) ..." >&2
-  $SUDO apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >&2
-  find_bin >/dev/null
+  apt_install pg.sh postgresql && find_bin >/dev/null
 }
 
 url() {

@@ -11,21 +11,15 @@
 # started, `start` says why and exits 0 without a URL: the Celery test then skips locally and
 # fails under CI=true (tests/conftest.py), so a missing server is never silent in CI.
 set -uo pipefail
+# shellcheck source=scripts/apt_install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt_install.sh"
 
 DIR="${SALESML_REDIS_DIR:-/tmp/salesml-redis}"
 PORT="${SALESML_REDIS_PORT:-63790}"
 
 install_server() {
   if command -v redis-server >/dev/null; then return 0; fi
-  if [[ "$(id -u)" != "0" ]] && ! command -v sudo >/dev/null; then
-    echo "redis.sh: redis-server is not installed and we are not root; install 'redis-server'" >&2
-    return 1
-  fi
-  local SUDO=""
-  [[ "$(id -u)" != "0" ]] && SUDO="sudo"
-  echo "redis.sh: installing Debian's redis-server (apt-get) ..." >&2
-  $SUDO apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >&2
-  command -v redis-server >/dev/null
+  apt_install redis.sh redis-server && command -v redis-server >/dev/null
 }
 
 is_up() {

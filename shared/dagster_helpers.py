@@ -229,6 +229,17 @@ rides out a restart, a failover or a dropped connection of two minutes or so, an
 fails a run within three minutes when the system is really down. Pair it with
 :func:`permanent_errors_fail_at_once` so a broken contract is not retried."""
 
+REGISTRY_POOL = "mlflow_registry"
+"""Concurrency pool of the promotion steps (scripts/dagster.yaml: one slot per pool). Two
+runs of one model at different cutoffs (a backfill, a schedule beside a sensor) must not
+interleave "compare with the champion, register, move the alias": the later one would
+judge against a champion that is about to change. The partition tag limit keeps one run
+per partition; this keeps one promotion at a time across all runs."""
+
+LEAD_SCORES_POOL = "lead_scores_db"
+"""Concurrency pool of the lead_scores upsert: the embedded default store is a DuckDB file,
+which takes one writing process at a time (a second writer fails on its lock)."""
+
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,  # DataContractError, ConfigError, PlainSecretError, MissingFeaturesError, ...
     TypeError,

@@ -259,13 +259,20 @@ class GateReport:
         return head + "; ".join(self.reasons())
 
     def to_markdown(self) -> str:
-        lines = ["| gate | value | rule | result | detail |", "|---|---|---|---|---|"]
+        """A narrow table (gate, value, rule, result) that fits beside the Dagster UI's
+        metadata keys, then each gate's detail as a bullet below it; counts print as
+        integers (``318``, not ``318.0000``), failures in bold."""
+        from shared.modelcard import format_value  # shared.modelcard imports no gates
+
+        lines = ["| gate | value | rule | result |", "|---|---|---|---|"]
+        details = []
         for g in self.gates:
             res = g.result() if g.passed or g.advisory else f"**{g.result()}**"
-            rule = "n/a" if g.skipped else f"{g.op} {g.threshold:.4g}"
-            val = "" if math.isnan(g.value) else f"{g.value:.4f}"
-            lines.append(f"| {g.name} | {val} | {rule} | {res} | {g.detail} |")
-        return "\n".join(lines)
+            rule = "n/a" if g.skipped else f"{g.op} {format_value(g.threshold, '.4g')}"
+            lines.append(f"| {g.name} | {format_value(g.value, '.4f', nan='')} | {rule} | {res} |")
+            if g.detail:
+                details.append(f"- `{g.name}` ({res}): {g.detail}")
+        return "\n".join(lines + ([""] + details if details else []))
 
     def to_dict(self) -> dict[str, Any]:
         return {"passed": self.passed, "gates": [asdict(g) for g in self.gates]}

@@ -125,6 +125,7 @@ def decide(
     passed: bool,
     reason: str,
     partition_columns: Mapping[str, Any],
+    gates_markdown: str = "",
 ) -> pl.DataFrame:
     """Register ``candidate`` as a new version of ``name`` and move ``champion`` only if
     ``passed``; record the decision either way.
@@ -136,7 +137,8 @@ def decide(
     champion_version, reason, mlflow_run_id, dagster_run_id, decided_at UTC naive),
     also appended to ``<location>.model_decisions``. When a gate fails nothing is
     registered and the previous champion keeps serving; the reason goes to the asset
-    metadata so it is plain in the UI.
+    metadata so it is plain in the UI: the decision sentence and reason first, then the
+    gate table ``gates_markdown`` (when given), the decision history and the links.
     """
     # debris of a killed earlier run of this model (registered, never promoted nor
     # recorded) is reconciled here, before this run registers anything
@@ -178,6 +180,7 @@ def decide(
             "model_name": name,
             "champion_version": champ.version if champ else "none",
             "reason": reason,
+            **({"gates": dg.MetadataValue.md(gates_markdown)} if gates_markdown else {}),
             "decision_history": decisions_table(location),
             **links,
             **({"reconciled_versions": ", ".join(reconciled)} if reconciled else {}),

@@ -37,3 +37,15 @@ def redis_url() -> str:
             pytest.fail("SALESML_TEST_REDIS_URL is not set in CI: scripts/redis.sh must start it")
         pytest.skip("SALESML_TEST_REDIS_URL not set (run `bash scripts/redis.sh start`)")
     return url
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (scripts/chromium.sh); skip locally without it, fail in CI."""
+    path = os.environ.get("SALESML_TEST_CHROMIUM")
+    if not path or not Path(path).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                "SALESML_TEST_CHROMIUM is not set in CI: scripts/chromium.sh must install it"
+            )
+        pytest.skip("SALESML_TEST_CHROMIUM not set (run `bash scripts/chromium.sh install`)")
+    return path

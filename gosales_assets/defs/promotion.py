@@ -18,6 +18,7 @@ from gosales_assets.output_schemas import PromotionSchema
 from shared import lifecycle
 from shared.dagster_helpers import (
     EXTERNAL_RETRY,
+    REGISTRY_POOL,
     contract_column_schema,
     permanent_errors_fail_at_once,
     schema_check_result,
@@ -32,7 +33,6 @@ def promoted_model(
     cutoff, division = LOCATION.partition(context)
     overlap = int(candidate_model["train_holdout_overlap"])
     gates = training.candidate_verdict(holdout_metrics, cfg.gates, division, overlap)
-    context.add_output_metadata({"gates": dg.MetadataValue.md(gates.to_markdown())})
     return lifecycle.decide(
         context,
         tracker,
@@ -42,6 +42,7 @@ def promoted_model(
         gates.passed,
         gates.summary(),
         {"division": division, "cutoff_date": cutoff},
+        gates.to_markdown(),
     )
 
 
@@ -61,6 +62,7 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
                 **contract_column_schema(PromotionSchema),
             },
             retry_policy=EXTERNAL_RETRY,  # registers and promotes in the MLflow registry
+            pool=REGISTRY_POOL,  # one promotion at a time across runs
             description="The decision on the candidate: registers gosales_<division> in MLflow and moves the `champion` alias when every gate passes; otherwise records the refusal with its reasons (gosales.model_decisions) and the previous champion keeps serving.",
             **COMMON,
         )(permanent_errors_fail_at_once(bind(promoted_model, cfg))),

@@ -15,6 +15,7 @@ from leadconv_assets.defs import COMMON, LOCATION
 from shared import lifecycle
 from shared.dagster_helpers import (
     EXTERNAL_RETRY,
+    REGISTRY_POOL,
     bind,
     permanent_errors_fail_at_once,
     warehouse_metadata,
@@ -34,7 +35,7 @@ def promoted_model(
     return lifecycle.decide(
         context, tracker, "leadconv", LOCATION.model_name(target), candidate_model,
         gates.passed and leak_ok, "; ".join(reasons) or gates.summary(),
-        {"target": target, "cutoff": cutoff},
+        {"target": target, "cutoff": cutoff}, gates.to_markdown(),
     )  # fmt: skip
 
 
@@ -51,6 +52,7 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             kinds={"mlflow"},
             metadata=warehouse_metadata("leadconv.model_registry"),
             retry_policy=EXTERNAL_RETRY,  # registers and promotes in the MLflow registry
+            pool=REGISTRY_POOL,  # one promotion at a time across runs
             description="Registers leadconv_<target> in MLflow and moves the `champion` alias — only "
             "when every gate passes (PR-AUC beats the rules baseline by 1.05 x beyond noise, Brier "
             "skill > 0).",

@@ -16,6 +16,7 @@ from leadconv_assets.defs import COMMON, LOCATION, check, clean_in
 from shared.automation import DAILY_SCORES_FRESHNESS
 from shared.dagster_helpers import (
     EXTERNAL_RETRY,
+    LEAD_SCORES_POOL,
     bind,
     contract_column_schema,
     md_table,
@@ -143,6 +144,7 @@ def build(cfg: LeadconvConfig, parts: dict[str, Any]) -> list:
             # the SQL upsert into lead_scores (one transaction, idempotent by key) and the
             # champions' MLflow loads may meet a busy or restarting server
             retry_policy=EXTERNAL_RETRY,
+            pool=LEAD_SCORES_POOL,  # one writer of the lead_scores store at a time
             check_specs=[
                 check(
                     "schema",

@@ -17,6 +17,7 @@ from pricing_assets.location import LOCATION
 from shared import lifecycle
 from shared.dagster_helpers import (
     EXTERNAL_RETRY,
+    REGISTRY_POOL,
     permanent_errors_fail_at_once,
     warehouse_metadata,
 )
@@ -30,7 +31,6 @@ def promoted_model(
     name = LOCATION.model_name(bu)
     _, _, champion_cutoff, _ = lifecycle.serving_champion(tracker, name, cutoff)
     gates = training.promotion_gates(model_metrics, cfg.bu(bu), champion_cutoff)
-    context.add_output_metadata({"gates": dg.MetadataValue.md(gates.to_markdown())})
     return lifecycle.decide(
         context,
         tracker,
@@ -40,6 +40,7 @@ def promoted_model(
         gates.passed,
         gates.summary(),
         {"bu_id": bu, "cutoff_date": cutoff},
+        gates.to_markdown(),
     )
 
 
@@ -54,6 +55,7 @@ def build(cfg: PricingConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             kinds={"mlflow"},
             metadata=warehouse_metadata(LOCATION.table("model_registry")),
             retry_policy=EXTERNAL_RETRY,  # registers and promotes in the MLflow registry
+            pool=REGISTRY_POOL,  # one promotion at a time across runs
             description="Registers the partition's bundle (encoders, point, range and win models) "
             "as one version of pricing_recs_<bu_id> and moves the `champion` alias to it — only "
             "when every gate passes, the champion rules included; every decision is recorded.",

@@ -1,4 +1,5 @@
-"""The shipped Dagster instance config: run monitoring on, one run per partition."""
+"""The shipped Dagster instance config: run monitoring on, one run per partition, one slot
+per concurrency pool."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def test_shipped_instance_config_loads_with_monitoring_and_partition_limit(tmp_p
         assert instance.run_monitoring_max_resume_run_attempts == 0
         # a run whose worker and code server both died is failed after at most 6 h
         assert 0 < instance.run_monitoring_max_runtime_seconds <= 6 * 3600
-        queue = instance.run_coordinator.get_run_queue_config()
+        concurrency = instance.get_concurrency_config()
+        queue = concurrency.run_queue_config  # what the daemon's run queue reads
         # a run dequeued while its code server is down is re-queued for longer than the
         # daemon needs to restart code servers (it reloads its workspace every 60 s)
         assert queue.max_user_code_failure_retries * queue.user_code_failure_retry_delay >= 120
@@ -28,13 +30,36 @@ def test_shipped_instance_config_loads_with_monitoring_and_partition_limit(tmp_p
             "value": {"applyLimitPerUniqueValue": True},
             "limit": 1,
         } in limits
+        assert queue.max_concurrent_runs == 2
+        # the pools the promotion steps and the lead_scores upsert claim get one slot each
+        from shared.dagster_helpers import LEAD_SCORES_POOL, REGISTRY_POOL
+
+        settings = concurrency.pool_config
+        assert settings.default_pool_limit == 1
+        assert str(settings.pool_granularity.value) == "op"
+        for pool in (REGISTRY_POOL, LEAD_SCORES_POOL):
+            assert instance.event_log_storage.get_concurrency_info(pool).limit == 1, pool
     finally:
         instance.dispose()
 
 
+def test_promotion_steps_and_the_lead_scores_upsert_claim_their_pools():
+    from gosales_assets.definitions import defs as gosales
+    from leadconv_assets.definitions import defs as leadconv
+    from pricing_assets.definitions import defs as pricing
+    from shared.dagster_helpers import LEAD_SCORES_POOL, REGISTRY_POOL
+
+    for defs, prefix in ((gosales, "gosales"), (pricing, "pricing"), (leadconv, "leadconv")):
+        promotion = defs.resolve_assets_def(dg.AssetKey([prefix, "promoted_model"]))
+        assert promotion.op.pool == REGISTRY_POOL, prefix
+    upsert = leadconv.resolve_assets_def(dg.AssetKey(["leadconv", "lead_scores"]))
+    assert upsert.op.pool == LEAD_SCORES_POOL
+
+
 def test_shipped_instance_config_is_plain_yaml():
     raw = yaml.safe_load(CONFIG.read_text())
-    assert raw["run_coordinator"]["config"]["max_concurrent_runs"] == 2
+    assert raw["concurrency"]["runs"]["max_concurrent_runs"] == 2
+    assert raw["concurrency"]["pools"]["default_limit"] == 1
 
 
 def test_retrain_schedule_requests_one_run_per_value_and_definitions_add_the_sweep():
