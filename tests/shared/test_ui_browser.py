@@ -13,6 +13,7 @@ images. Screenshots are kept as test artifacts in ``$SALESML_TEST_ARTIFACTS`` (d
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -94,8 +95,12 @@ def test_every_location_loads_and_the_partition_run_succeeds(ui):
 
 def test_the_run_page_shows_success(ui, page):
     _, run_id, _ = ui
+    from playwright.sync_api import expect
+
     _open(page, ui, f"/runs/{run_id}", "run")
-    assert "[SUCCESS]" in page.title()
+    # the title gains the run's status once the run's data has loaded over GraphQL
+    expect(page).to_have_title(re.compile(r"\[SUCCESS\]"), timeout=60_000)
+    page.screenshot(path=str(_artifacts() / "run.png"))
     assert page.errors == []
 
 
