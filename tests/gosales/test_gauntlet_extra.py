@@ -3,6 +3,7 @@ bad case and passes on the honest one (small synthetic frames or the tiny world)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -334,3 +335,24 @@ def test_far_holdout_goes_as_far_as_the_data_closes(tiny_world):
     assert far >= tables.holdout_cutoff
     assert add_months(far, 6) <= tables.as_of and frame.height <= 50
     assert {"label", "tgt_tx_count_12m"} <= set(frame.columns)
+
+
+# --- the asset checks' severity ----------------------------------------------------------------
+
+
+def test_a_check_with_only_advisory_failures_is_a_warn_and_a_refusal_an_error():
+    import dagster as dg
+
+    from gosales_assets.defs.gauntlet import _check
+    from shared.gates import GateReport, gate
+
+    def result(gates):
+        stored = {"checks": {"shift_grid": GateReport(gates).to_dict()}, "numbers": {}}
+        return _check("shift_grid")(stored)
+
+    warn = result([gate("a", 0.0, "<=", 0.01), replace(gate("b", 0.004, "<=", 0.0), advisory=True)])
+    assert not warn.passed and warn.severity == dg.AssetCheckSeverity.WARN
+    fail = result([gate("a", 0.03, "<=", 0.01)])
+    assert not fail.passed and fail.severity == dg.AssetCheckSeverity.ERROR
+    ok = result([gate("a", -0.01, "<=", 0.01)])
+    assert ok.passed
