@@ -19,7 +19,9 @@ that could not be measured says "not measured" and never passes):
 * :func:`static_scan`: does the feature code read the wall clock (``datetime.now`` and
   kin), which makes a feature depend on when it was built rather than on the cutoff?
 
-No Dagster here; :mod:`gosales_assets.defs.gauntlet` wires it.
+The four time checks (shift grid, group CV with purge, SAFE ablation, feature date audit)
+are in :mod:`gosales_assets.gauntlet_extra`; :func:`gauntlet_report` runs them when given
+the input tables. No Dagster here; :mod:`gosales_assets.defs.gauntlet` wires it.
 """
 
 from __future__ import annotations
