@@ -462,9 +462,13 @@ class SafeResult:
     far_cutoff: Any
     report: GateReport
     gap: float = math.nan
+    evidence: bool = True
+    """False: fewer far-holdout positives than ``min_holdout_positives``; Full stays."""
 
     @property
     def policy(self) -> str:
+        if self.adopted is False and not self.evidence:
+            return "Full (insufficient evidence)"
         return {True: "SAFE", False: "Full", None: "not measured"}[self.adopted]
 
 
@@ -482,7 +486,8 @@ def safe_ablation(
     with features and labels at ``far_cutoff``).
 
     Both are fitted by ``trainer`` (default ``training.train_candidate``) on the same
-    training rows. Decision: SAFE adopted when ``AUC_safe >= AUC_full - cfg.safe_margin``.
+    training rows. Decision: SAFE adopted when ``AUC_safe >= AUC_full - cfg.safe_margin``
+    and the far holdout has at least ``cfg.min_holdout_positives`` positives (else Full stays).
     Gate ``safe_full_auc_gap``: ``AUC_full - AUC_safe <= cfg.safe_max_gap`` (a larger gap:
     the model's edge lives in the near-cutoff features, review for adjacency leakage).
     "not measured" on one class or a failed fit; "insufficient evidence" on fewer than
@@ -527,18 +532,23 @@ def safe_ablation(
     table = pl.DataFrame(rows, schema=schema, orient="row")
     full, safe = rows[0][2], rows[1][2]
     gap = full - safe
-    adopted = bool(safe >= full - cfg.safe_margin)
+    positives = int(y.sum())
+    # too few far-holdout positives to tell the policies apart: no change, Full stays
+    enough = positives >= cfg.min_holdout_positives
+    adopted = bool(safe >= full - cfg.safe_margin) and enough
     decision = "SAFE adopted" if adopted else "Full kept"
+    if not enough:
+        decision += f" (insufficient evidence: {positives} positives)"
     detail = (
         f"far holdout {far_cutoff}: Full AUC {full:.4f} ({len(features)} features), SAFE "
         f"{safe:.4f} ({len(kept)}); {decision} (margin {cfg.safe_margin:g})"
     )
     gates = _insufficient(
         [gate("safe_full_auc_gap", gap, "<=", cfg.safe_max_gap, detail)],
-        int(y.sum()),
+        positives,
         cfg.min_holdout_positives,
     )
-    return SafeResult(table, dropped, adopted, far_cutoff, GateReport(gates), gap)
+    return SafeResult(table, dropped, adopted, far_cutoff, GateReport(gates), gap, enough)
 
 
 # --- 4. feature date audit ----------------------------------------------------------------------

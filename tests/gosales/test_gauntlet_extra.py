@@ -261,6 +261,9 @@ def test_safe_ablation_with_the_real_candidate_and_not_measured_on_one_class():
     cfg = TrainingConfig(n_estimators=40, min_child_samples=10)
     res = gx.safe_ablation(train, far, features, cfg, CFG)
     assert res.table.height == 2 and res.report.gates[0].name == "safe_full_auc_gap"
+    few = pl.concat([far.filter(pl.col("label") == 0), far.filter(pl.col("label") == 1).head(5)])
+    thin = gx.safe_ablation(train, few, features, cfg, CFG)
+    assert thin.adopted is False and thin.policy == "Full (insufficient evidence)"
     one = gx.safe_ablation(train, far.with_columns(label=pl.lit(0)), features, cfg, CFG)
     assert one.adopted is None and one.report.gates[0].result() == "not measured"
 
