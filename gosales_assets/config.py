@@ -94,8 +94,9 @@ class TrainingConfig(LGBMSettings):
 
 
 class GauntletConfig(StrictModel):
-    """The leakage gauntlet (``gosales/gauntlet_report``, :mod:`gosales_assets.gauntlet`):
-    thresholds of its four checks. It reports; promotion does not read it (yet)."""
+    """The leakage gauntlet (``gosales/gauntlet_report``, :mod:`gosales_assets.gauntlet` and
+    :mod:`gosales_assets.gauntlet_extra`): thresholds of its eight checks. It reports;
+    promotion does not read it (yet)."""
 
     # Label permutation test on a fast proxy model (labels shuffled within snapshot buckets,
     # training rows only). 199 permutations: the smallest reachable p is 1/200 = 0.005, half
@@ -126,6 +127,25 @@ class GauntletConfig(StrictModel):
     # Reproducibility: two fits with one seed may differ by at most this in any holdout
     # prediction (LightGBM is deterministic=True, single-threaded: expect exactly 0).
     reproducibility_tolerance: float = Field(default=1e-9, ge=0)
+    # Shift grid (gauntlet_extra.shift_grid): features rebuilt this many days before every
+    # snapshot and the holdout cutoff, labels fixed; the ridge proxy must not score better
+    # with older features by more than these (a smaller improvement is a WARN).
+    shift_days: tuple[int, ...] = (7, 14, 28, 56)
+    shift_auc_epsilon: float = Field(default=0.01, ge=0)
+    shift_lift_epsilon: float = Field(default=0.25, ge=0)
+    # Group CV with purge: customer-grouped folds, evaluated at the latest snapshot, trained
+    # on snapshots at least this many months earlier (None: the label window; less fails).
+    cv_folds: int = Field(default=5, ge=2)
+    cv_purge_months: int | None = Field(default=None, ge=0)
+    # SAFE ablation: windows under ``safe_min_window_months``, recency and expiring-asset
+    # features dropped (gauntlet_extra.safe_rule); judged on the holdout customers up to
+    # ``safe_far_months`` past the holdout cutoff (as far as the data closes). SAFE is
+    # adopted when its AUC >= Full's - ``safe_margin``; Full beating SAFE by more than
+    # ``safe_max_gap`` fails (the model's edge sits in the features next to the cutoff).
+    safe_min_window_months: int = Field(default=6, ge=1)
+    safe_far_months: int = Field(default=3, ge=0)
+    safe_margin: float = Field(default=0.005, ge=0)
+    safe_max_gap: float = Field(default=0.05, gt=0)
 
     @model_validator(mode="after")
     def _reachable(self) -> GauntletConfig:
@@ -133,6 +153,12 @@ class GauntletConfig(StrictModel):
             raise ValueError(
                 f"{self.n_permutations} permutations cannot reach p <= {self.permutation_alpha}"
             )
+        if (
+            not self.shift_days
+            or min(self.shift_days) <= 0
+            or len(set(self.shift_days)) != len(self.shift_days)
+        ):
+            raise ValueError(f"shift_days must be distinct positive days: {self.shift_days}")
         return self
 
 

@@ -19,7 +19,9 @@ that could not be measured says "not measured" and never passes):
 * :func:`static_scan`: does the feature code read the wall clock (``datetime.now`` and
   kin), which makes a feature depend on when it was built rather than on the cutoff?
 
-No Dagster here; :mod:`gosales_assets.defs.gauntlet` wires it.
+The four time checks (shift grid, group CV with purge, SAFE ablation, feature date audit)
+are in :mod:`gosales_assets.gauntlet_extra`; :func:`gauntlet_report` runs them when given
+the input tables. No Dagster here; :mod:`gosales_assets.defs.gauntlet` wires it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -40,8 +42,14 @@ from gosales_assets.config import GauntletConfig, TrainingConfig
 from shared.gates import INSUFFICIENT, Gate, GateReport, gate
 from shared.metrics import auc_standard_error, roc_auc
 
+if TYPE_CHECKING:
+    from gosales_assets.gauntlet_extra import ExtraResults, Tables
+
 NOT_MEASURED = "not measured"
 CHECKS = ("label_permutation", "too_good_to_be_true", "reproducibility", "static_scan")
+EXTRA_CHECKS = ("shift_grid", "group_cv_purge", "safe_ablation", "feature_dates")
+"""The time checks of :mod:`gosales_assets.gauntlet_extra` (they need the input tables)."""
+ALL_CHECKS = (*CHECKS, *EXTRA_CHECKS)
 FEATURE_CODE = tuple(
     Path(__file__).with_name(name) for name in ("features.py", "labels.py", "aggregates.py")
 )
@@ -523,21 +531,25 @@ def static_scan(paths: Iterable[str | Path] = FEATURE_CODE) -> StaticScanResult:
 @dataclass
 class GauntletReport:
     """Every check's result; ``reports[name]`` is its :class:`GateReport` (names in
-    :data:`CHECKS`)."""
+    :data:`ALL_CHECKS`; the time checks are "not measured" when ``extra`` is None)."""
 
     permutation: PermutationResult
     univariate: UnivariateResult
     reproducibility: ReproducibilityResult
     static: StaticScanResult
     seconds: dict[str, float] = field(default_factory=dict)
+    extra: ExtraResults | None = None
 
     @property
     def reports(self) -> dict[str, GateReport]:
+        from gosales_assets.gauntlet_extra import ExtraResults
+
         return {
             "label_permutation": self.permutation.report,
             "too_good_to_be_true": self.univariate.report,
             "reproducibility": self.reproducibility.report,
             "static_scan": self.static.report,
+            **(self.extra or ExtraResults()).reports(),
         }
 
     @property
@@ -566,6 +578,7 @@ class GauntletReport:
             "univariate_flagged": float(len(self.univariate.flagged)),
             "reproducibility_max_abs_diff": self.reproducibility.max_abs_diff,
             "static_scan_findings": float(len(self.static.findings)),
+            **(self.extra.numbers() if self.extra else {}),
             **{f"seconds_{k}": v for k, v in self.seconds.items()},
         }
 
@@ -579,6 +592,7 @@ class GauntletReport:
             "univariate": self.univariate.table,
             "static_findings": self.static.table(),
             "checksums": list(self.reproducibility.checksums),
+            **(self.extra.payload() if self.extra else {}),
         }
 
 
@@ -591,8 +605,12 @@ def gauntlet_report(
     *,
     paths: Sequence[str | Path] = FEATURE_CODE,
     trainer: Trainer | None = None,
+    tables: Tables | None = None,
 ) -> GauntletReport:
-    """Run the four checks on one candidate's frames; wall time of each in ``seconds``."""
+    """Run the checks on one candidate's frames; wall time of each in ``seconds``. The
+    four time checks (:data:`EXTRA_CHECKS`) run when ``tables`` (the input tables and time
+    frame, :class:`gosales_assets.gauntlet_extra.Tables`) is given, else they are "not
+    measured"."""
     import time
 
     seconds: dict[str, float] = {}
@@ -603,7 +621,12 @@ def gauntlet_report(
         seconds[name] = time.perf_counter() - start
         return out
 
-    return GauntletReport(
+    extra = None
+    if tables is not None:
+        from gosales_assets.gauntlet_extra import run_extra
+
+        extra = run_extra(train, holdout, features, training_cfg, cfg, tables, trainer=trainer)
+    report = GauntletReport(
         permutation=timed(
             "label_permutation", lambda: permutation_test(train, holdout, features, cfg)
         ),
@@ -618,4 +641,8 @@ def gauntlet_report(
         ),
         static=timed("static_scan", lambda: static_scan(paths)),
         seconds=seconds,
+        extra=extra,
     )
+    if extra is not None:
+        report.seconds.update(extra.seconds)
+    return report

@@ -3,8 +3,12 @@
 
 The report re-builds the candidate's training snapshots and holdout with
 ``training.training_frames`` (the partition's own feature matrix and labels are reused)
-and runs the four checks. The checks are ERROR severity and non-blocking: they report; the
-promotion path (``promoted_model``) does not read them in this change.
+and runs the eight checks (the four time checks of :mod:`gosales_assets.gauntlet_extra`
+read the input tables). The checks are non-blocking: they report; the promotion path
+(``promoted_model``) does not read them in this change. A check fails with severity ERROR
+when a gate refuses and with severity WARN when only advisory gates failed (the shift
+grid's improvements within epsilon). The group-CV fold assignments are also written to
+``$SALESML_HOME/reports/gosales/gauntlet/<division>/<cutoff>/fold_assignments.csv``.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from gosales_assets import gauntlet as gs_gauntlet
 from gosales_assets import training
 from gosales_assets.config import GosalesConfig
 from gosales_assets.defs._wiring import COMMON, RAW, bind, ins
+from gosales_assets.gauntlet_extra import Tables
 from gosales_assets.location import LOCATION
 from shared.dagster_helpers import md_table, numeric_metadata
 from shared.gates import GateReport
+from shared.home import reports_dir
 
 DESCRIPTIONS = {
     "label_permutation": "Label permutation test: a fast proxy's holdout AUC beats labels "
@@ -28,7 +34,39 @@ DESCRIPTIONS = {
     "<= 0.90 and <= best other feature + 0.15): catches an undated column that saw the label.",
     "reproducibility": "Two fits with one seed give the same holdout predictions (checksum).",
     "static_scan": "The feature code (features, labels, aggregates) reads no wall clock.",
+    "shift_grid": "Features rebuilt 7/14/28/56 days earlier, labels fixed: the ridge proxy's "
+    "holdout AUC / lift@10% must not improve with older features by more than 0.01 / 0.25 "
+    "(FAIL); a smaller improvement is a WARN.",
+    "group_cv_purge": "Customer-grouped folds (StratifiedGroupKFold) with a purge gap >= "
+    "the label window: zero customer overlap in every fold and between training and holdout.",
+    "safe_ablation": "Full vs SAFE features (no windows < 6 months, recency or expiring-asset "
+    "features) on a far holdout: SAFE adopted when AUC >= Full - 0.005; fails when Full beats "
+    "SAFE by more than 0.05 AUC.",
+    "feature_dates": "Every feature family's latest contributing event is on or before the "
+    "cutoff (full vs cut data, bisection for the date); names the features fed later.",
 }
+
+CHECK_TABLES = {
+    "shift_grid": ("shift_grid",),
+    "group_cv_purge": ("cv_folds", "cv_offenders"),
+    "safe_ablation": ("safe_table", "safe_dropped"),
+    "feature_dates": ("feature_dates",),
+}
+"""The report's tables each check shows in its own metadata."""
+CHECK_NUMBERS = {
+    "shift_grid": "shift_",
+    "group_cv_purge": "cv_",
+    "safe_ablation": "safe_",
+    "feature_dates": "features_after",
+}
+"""Prefix of the report numbers each time check shows in its metadata."""
+
+
+def fold_assignments_path(division: str, cutoff) -> str:
+    """Where the partition's group-CV fold assignments (``customer_id, fold``) go."""
+    folder = reports_dir() / "gosales" / "gauntlet" / division / str(cutoff)
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / "fold_assignments.csv")
 
 
 def gauntlet_report(
@@ -49,15 +87,28 @@ def gauntlet_report(
         feature_matrix=feature_matrix,
         labels=labels,
     )
+    tables = Tables(transactions, customers, install_base, cfg.divisions, division, cutoff, window)
     result = gs_gauntlet.gauntlet_report(
-        frames.train, frames.holdout, frames.features, cfg.training, cfg.gauntlet
+        frames.train, frames.holdout, frames.features, cfg.training, cfg.gauntlet, tables=tables
     )
+    folds_csv = fold_assignments_path(division, cutoff)
+    result.extra.group_cv.assignments.write_csv(folds_csv)
     payload = {
         "division": division,
         "cutoff": cutoff,
         "holdout_cutoff": frames.holdout_cutoff,
         "window_months": window,
         **result.to_dict(),
+        "fold_assignments_csv": folds_csv,
+    }
+    safe = payload["safe"]
+    payload["tables"] = {  # what each time check shows (CHECK_TABLES)
+        "shift_grid": payload["shift_grid"],
+        "cv_folds": payload["cv_folds"].drop("eval_snapshot"),
+        "cv_offenders": payload["cv_offenders"],
+        "safe_table": safe["table"],
+        "safe_dropped": safe["dropped"],
+        "feature_dates": payload["feature_dates"],
     }
     univariate = result.univariate.table.select(
         "feature", "holdout_auc", "holdout_auc_low", "train_auc", "flagged"
@@ -72,6 +123,10 @@ def gauntlet_report(
             ),
             "univariate_auc_top10": dg.MetadataValue.md(md_table(univariate.head(10))),
             "static_findings": dg.MetadataValue.md(md_table(result.static.table())),
+            "shift_grid": dg.MetadataValue.md(md_table(payload["shift_grid"])),
+            "safe_policy": safe["policy"],
+            "far_holdout_cutoff": safe["far_holdout_cutoff"],
+            "fold_assignments": dg.MetadataValue.path(folds_csv),
         }
     )
     return payload
@@ -81,11 +136,27 @@ def _check(name: str):
     def check(gauntlet_report: dict[str, Any]) -> dg.AssetCheckResult:
         stored = gauntlet_report["checks"][name]
         report = GateReport.from_dict(stored)
+        warn_only = report.passed and bool(report.warnings)
+        metadata: dict[str, Any] = {"gates": dg.MetadataValue.md(report.to_markdown())}
+        prefix = CHECK_NUMBERS.get(name)
+        if prefix:
+            nums = {k: v for k, v in gauntlet_report["numbers"].items() if k.startswith(prefix)}
+            metadata.update(numeric_metadata(nums))
+        for table in CHECK_TABLES.get(name, ()):
+            frame = gauntlet_report.get("tables", {}).get(table)
+            if frame is not None:
+                metadata[table] = dg.MetadataValue.md(md_table(frame))
+        if name == "safe_ablation" and "safe" in gauntlet_report:
+            metadata["policy"] = gauntlet_report["safe"]["policy"]
+        if name == "group_cv_purge" and "fold_assignments_csv" in gauntlet_report:
+            metadata["fold_assignments"] = dg.MetadataValue.path(
+                gauntlet_report["fold_assignments_csv"]
+            )
         return dg.AssetCheckResult(
-            passed=report.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
+            passed=report.passed and not warn_only,
+            severity=dg.AssetCheckSeverity.WARN if warn_only else dg.AssetCheckSeverity.ERROR,
             description=report.summary(),
-            metadata={"gates": dg.MetadataValue.md(report.to_markdown())},
+            metadata=metadata,
         )
 
     check.__name__ = name
@@ -100,7 +171,8 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
         ins=ins("feature_matrix", "labels", *RAW),
         kinds={"python"},
         description="Leakage gauntlet of the partition's candidate: label permutation test, "
-        "univariate too-good-to-be-true, same-seed reproducibility, wall-clock static scan.",
+        "univariate too-good-to-be-true, same-seed reproducibility, wall-clock static scan, "
+        "shift grid, group CV with purge, SAFE ablation, feature date audit.",
         **COMMON,
     )(bind(gauntlet_report, cfg))
     checks = [
@@ -111,6 +183,6 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             blocking=False,  # a report: the promotion path is unchanged
             description=DESCRIPTIONS[name],
         )(_check(name))
-        for name in gs_gauntlet.CHECKS
+        for name in gs_gauntlet.ALL_CHECKS
     ]
     return [asset, *checks]

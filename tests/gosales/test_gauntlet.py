@@ -245,8 +245,11 @@ def test_static_scan_not_measured_on_unparsable_or_no_files(tmp_path):
 def test_gauntlet_report_collects_every_check():
     train, holdout, features = frames(leak=True)
     rep = gauntlet.gauntlet_report(train, holdout, features, TRAINING, CFG)
-    assert set(rep.reports) == set(gauntlet.CHECKS)
+    assert set(rep.reports) == set(gauntlet.ALL_CHECKS)
     assert not rep.passed and not rep.reports["too_good_to_be_true"].passed
+    # without the input tables the time checks are not measured (and never pass)
+    for name in gauntlet.EXTRA_CHECKS:
+        assert rep.reports[name].gates[0].result() == gauntlet.NOT_MEASURED
     payload = rep.to_dict()
     restored = GateReport.from_dict(payload["checks"]["label_permutation"])
     assert restored.passed == rep.reports["label_permutation"].passed
@@ -260,6 +263,8 @@ def test_gauntlet_report_partition_materializes_with_its_checks(
     salesml_home, tiny_world, tiny_source
 ):
     cfg = tiny_config(tiny_world)
+    # three snapshots: the group CV's purge (one label window) leaves one to train on
+    cfg = cfg.model_copy(update={"training": cfg.training.model_copy(update={"snapshots": 3})})
     defs = build_defs(cfg, source_uri=str(tiny_source))
     job = defs.resolve_implicit_global_asset_job_def()
     instance = dg.DagsterInstance.ephemeral()
@@ -281,9 +286,15 @@ def test_gauntlet_report_partition_materializes_with_its_checks(
         for e in result.get_asset_check_evaluations()
         if e.asset_key == dg.AssetKey(["gosales", "gauntlet_report"])
     }
-    assert set(checks) == set(gauntlet.CHECKS)
-    assert all(e.severity == dg.AssetCheckSeverity.ERROR for e in checks.values())
-    assert all(e.passed for e in checks.values()), {k: e.description for k, e in checks.items()}
+    assert set(checks) == set(gauntlet.ALL_CHECKS)
+    honest = [*gauntlet.CHECKS, "group_cv_purge", "feature_dates"]
+    assert all(checks[n].passed for n in honest), {k: e.description for k, e in checks.items()}
+    assert all(checks[n].severity == dg.AssetCheckSeverity.ERROR for n in honest)
+    # measured, whatever the verdict on a 245-customer holdout (numbers in the metadata)
+    assert "shift_grid" in checks["shift_grid"].metadata
+    assert checks["safe_ablation"].metadata["policy"].value in {"SAFE", "Full"}
+    folds = checks["group_cv_purge"].metadata["fold_assignments"].value
+    assert pl.read_csv(folds).columns == ["customer_id", "fold"]
     meta = next(
         m.materialization.metadata
         for m in result.get_asset_materialization_events()
@@ -292,3 +303,4 @@ def test_gauntlet_report_partition_materializes_with_its_checks(
     assert meta["permutation_p"].value <= 0.01
     assert "bin_low" in meta["permutation_null"].value
     assert meta["univariate_best_auc"].value < 0.9
+    assert meta["features_after_cutoff"].value == 0 and meta["cv_customer_overlap"].value == 0
