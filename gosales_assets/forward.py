@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -50,7 +50,7 @@ import polars as pl
 from gosales_assets import features as gs_features
 from gosales_assets import labels as gs_labels
 from gosales_assets import training
-from shared.gates import Gate, GateReport, gate, skipped_gate
+from shared.gates import Gate, GateReport, gate
 from shared.metrics import auc_standard_error, classification_summary
 from shared.partitions import add_months
 
@@ -328,7 +328,9 @@ def prequential(
     head = pl.DataFrame(
         {"division": [division], "model_cutoff": [frozen.cutoff], "model": [frozen.label]}
     )
-    curve = head.join(curve, how="cross").fill_nan(None)
+    curve = (
+        head.join(curve, how="cross").fill_nan(None).with_columns(pl.col("horizon").cast(pl.Int32))
+    )
     return curve, frames
 
 
@@ -592,9 +594,10 @@ def segment_performance(
 
 
 def base_rate_report(positives: int, n: int, lo: float, hi: float) -> GateReport:
-    """Prevalence of the holdout within ``[lo, hi]``; an empty holdout is not measured."""
+    """Prevalence of the holdout within ``[lo, hi]``. Empty report for an empty holdout
+    (nothing measured: the caller shows "not measured", never a pass)."""
     if n <= 0:
-        return GateReport([skipped_gate("prevalence", "no holdout rows: not measured")])
+        return GateReport([])
     prev = positives / n
     return GateReport(
         [
@@ -742,3 +745,59 @@ def forward_validation(
         notes=notes,
         seconds={"prequential": t1 - t0, "bootstrap": t2 - t1},
     )
+
+
+def frozen_model(
+    tracker: Any,
+    name: str,
+    decision: pl.DataFrame,
+    candidate: Mapping[str, Any],
+    missing: training.MissingFeatures = "error",
+) -> FrozenModel:
+    """The model that served after the partition's promotion decision, frozen.
+
+    In: ``decision`` = the partition's ``promoted_model`` row (``champion_version`` after
+    the decision, ``version`` registered by it or ""), ``candidate`` = its
+    ``candidate_model`` bundle. The champion version is loaded from the registry (its
+    ``model_meta.json`` gives features, cutoff and window); the candidate itself stands in,
+    labelled so, when no champion serves or the champion was trained at a later cutoff
+    than the partition (its training labels cover this holdout).
+    """
+    from shared.lifecycle import MODEL_META
+    from shared.partitions import to_date
+
+    cand = candidate["candidate"]
+    as_candidate = FrozenModel(
+        cand.predict, candidate["cutoff"], int(candidate["window_months"]), "candidate"
+    )
+    version = str(decision["champion_version"][0] or "") if decision.height else ""
+    if not version:
+        return replace(as_candidate, label="candidate (no champion serving)")
+    if version == str(decision["version"][0] or ""):
+        return replace(as_candidate, label=f"champion v{version} (this candidate)")
+    mv = tracker.client().get_model_version(name, version)
+    meta = tracker.load_dict(str(mv.run_id), MODEL_META)
+    champ_cutoff = to_date(meta["cutoff"])
+    if champ_cutoff > candidate["cutoff"]:
+        return replace(
+            as_candidate, label=f"candidate (champion v{version} was trained later, {champ_cutoff})"
+        )
+    model = tracker.load_model(f"models:/{name}/{version}")
+    feats = list(meta["features"])
+
+    def score(frame: pl.DataFrame) -> np.ndarray:
+        return model.predict_proba(training.matrix(frame, feats, missing))[:, 1]
+
+    return FrozenModel(
+        score,
+        champ_cutoff,
+        int(meta["window_months"]),
+        f"champion v{version} (cutoff {champ_cutoff})",
+    )
+
+
+def holdout_customers(customers: pl.DataFrame, cfg: Any) -> pl.Series:
+    """The ids of the holdout group (:func:`training.customer_groups`, ``cfg`` the
+    TrainingConfig): never trained on by any candidate with this seed."""
+    groups = training.customer_groups(customers["customer_id"], cfg)
+    return groups.filter(pl.col("group") == "holdout")["customer_id"]
