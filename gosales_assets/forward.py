@@ -283,6 +283,7 @@ def prequential(
     as_of: date,
     max_horizon: int,
     keep: Sequence[date] = (),
+    truth: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, dict[date, pl.DataFrame]]:
     """The prequential curve of ``frozen`` on ``customer_ids`` (see the module docstring).
 
@@ -290,6 +291,9 @@ def prequential(
     ``status`` (``measured`` / ``censored``), ``reference`` (h = W) and the metrics of
     :func:`curve_row` (null when censored). ``frames``: the :func:`scored_frame` of each
     measured score cutoff in ``keep`` (for the bootstrap; nothing is scored twice).
+    ``truth`` (synthetic worlds: ``customer_id, division, cutoff_date, window_months,
+    true_prob``) adds ``oracle_auc``, the AUC of the true probabilities on the same rows
+    (null where the truth does not cover them): what any model could reach at that horizon.
     """
     grid = horizon_grid(frozen.cutoff, frozen.window_months, as_of, max_horizon)
     rows, frames = [], {}
@@ -312,13 +316,14 @@ def prequential(
             )
             if frame.height:
                 row.update(curve_row(frame["label"].to_numpy(), frame["p"].to_numpy()))
+                row["oracle_auc"] = oracle_auc(frame, truth, division, g["score_cutoff"], frozen)
             else:
                 row["status"] = "no customers"
             if g["score_cutoff"] in keep:
                 frames[g["score_cutoff"]] = frame
         rows.append(row)
     metric_cols = ("n", "positives", "prevalence", "auc", "auc_se", "pr_auc", "lift_at_10")
-    metric_cols = (*metric_cols, "capture_at_10", "brier", "calibration_mae")
+    metric_cols = (*metric_cols, "capture_at_10", "brier", "calibration_mae", "oracle_auc")
     curve = pl.DataFrame(
         rows, schema_overrides={c: pl.Float64 for c in metric_cols}, infer_schema_length=None
     )
@@ -332,6 +337,26 @@ def prequential(
         head.join(curve, how="cross").fill_nan(None).with_columns(pl.col("horizon").cast(pl.Int32))
     )
     return curve, frames
+
+
+def oracle_auc(
+    frame: pl.DataFrame, truth: pl.DataFrame | None, division: str, at: date, frozen: FrozenModel
+) -> float | None:
+    """AUC of the true probabilities at ``at`` (window ``frozen.window_months``) on the rows
+    of ``frame``; None without a truth covering every row."""
+    from shared.metrics import roc_auc
+
+    if truth is None or truth.height == 0:
+        return None
+    same = (pl.col("division") == division) & (pl.col("cutoff_date") == at)
+    if "window_months" in truth.columns:
+        same = same & (pl.col("window_months") == frozen.window_months)
+    joined = frame.select("customer_id", "label").join(
+        truth.filter(same).select("customer_id", "true_prob"), on="customer_id", how="left"
+    )
+    if joined.height == 0 or joined["true_prob"].null_count():
+        return None
+    return roc_auc(joined["label"].to_numpy(), joined["true_prob"].to_numpy())
 
 
 def early_gain_report(curve: pl.DataFrame, z: float = 2.0) -> GateReport:
@@ -666,6 +691,7 @@ def forward_validation(
     per_rep: int,
     lookback_months: int = 24,
     shrinkage: float = 20.0,
+    truth: pl.DataFrame | None = None,
 ) -> ForwardResult:
     """Prequential curve of ``frozen`` and the bootstrap / scenarios / segments / base rate
     on the holdout at ``holdout_cutoff`` (features as of it, labels in
@@ -689,6 +715,7 @@ def forward_validation(
         as_of=as_of,
         max_horizon=max(cfg.max_horizon_months, horizon_h),
         keep=[holdout_cutoff],
+        truth=truth,
     )
     t1 = time.perf_counter()
     notes: list[str] = []
@@ -801,3 +828,184 @@ def holdout_customers(customers: pl.DataFrame, cfg: Any) -> pl.Series:
     TrainingConfig): never trained on by any candidate with this seed."""
     groups = training.customer_groups(customers["customer_id"], cfg)
     return groups.filter(pl.col("group") == "holdout")["customer_id"]
+
+
+# --- command line: the demo measurement of docs/results.md --------------------------------------
+
+
+def demo_report(cutoff: date | None = None, divisions: Sequence[str] | None = None) -> str:
+    """Train each division's candidate at ``cutoff`` on the configured world (the ``make
+    demo`` one by default; no MLflow, so the frozen model is the candidate, labelled so) and
+    return the prequential curves and top-K bootstrap CIs as markdown, with run times."""
+    import time
+
+    from gosales_assets import candidate as gs_candidate
+    from gosales_assets.config import load_config
+    from gosales_assets.inputs import validated_inputs
+    from shared.dagster_helpers import md_table
+
+    cfg = load_config()
+    cutoff = cutoff or min(cfg.cutoffs)
+    tables, described, as_of = validated_inputs(
+        None,
+        cfg.world_size,
+        cfg.world_seed,
+        cfg.window_months,
+        cfg.world_variant,
+        cfg.truth_windows(),
+    )
+    cu, tx = tables["customers"], tables["transactions"]
+    ib = tables["install_base"] if tables["install_base"].width else None
+    out = [
+        f"world: {described}; as of {as_of}; cutoff {cutoff}; "
+        f"{cfg.forward.n_boot} bootstrap replicates, seed {cfg.forward.seed}\n"
+    ]
+    curves, cis, both, timing = [], [], [], []
+    for division in divisions or cfg.divisions:
+        t0 = time.perf_counter()
+        res = gs_candidate.evaluate(
+            cfg,
+            cutoff,
+            division,
+            feature_matrix=None,
+            labels=None,
+            customers=cu,
+            transactions=tx,
+            install_base=ib,
+            ground_truth=tables["ground_truth"],
+            champion_scorer=None,
+            champion_cutoff=None,
+            champion_note="",
+        )
+        t1 = time.perf_counter()
+        frozen = FrozenModel(res.candidate.predict, cutoff, res.window_months, "candidate")
+        fv = forward_validation(
+            frozen,
+            customers=cu,
+            transactions=tx,
+            install_base=ib,
+            division=division,
+            divisions=cfg.divisions,
+            holdout_ids=holdout_customers(cu, cfg.training),
+            holdout_cutoff=res.ev.holdout_cutoff,
+            cfg=cfg.forward,
+            per_rep=cfg.whitespace.per_rep,
+            lookback_months=cfg.whitespace.lookback_months,
+            shrinkage=cfg.whitespace.value_shrinkage,
+            truth=tables["ground_truth"],
+        )
+        t2 = time.perf_counter()
+        curves.append(fv.curve)
+        ordering = "p" if fv.rule == CAPTURE else EXPECTED_GP
+        cis.append(
+            fv.scenarios.filter(pl.col("ordering") == ordering).with_columns(
+                division=pl.lit(division),
+                rule=pl.lit(fv.rule),
+            )
+        )
+        both.append(
+            fv.scenarios.filter(
+                (pl.col("scenario") == "top_10pct")
+                & pl.col("metric").is_in(["capture", "realized_gp"])
+            ).with_columns(division=pl.lit(division), cal_mae=pl.lit(fv.calibration_mae))
+        )
+        timing.append(
+            {
+                "division": division,
+                "train_s": t1 - t0,
+                "prequential_s": fv.seconds["prequential"],
+                "bootstrap_s": fv.seconds["bootstrap"],
+                "forward_total_s": t2 - t1,
+                "holdout_n": fv.holdout_n,
+                "holdout_positives": fv.holdout_positives,
+                "early_gain": fv.early_gain.summary() if fv.early_gain.gates else "not measured",
+                "base_rate": "pass" if fv.base_rate.passed else "WARN",
+                "rule": fv.rule,
+                "notes": "; ".join(fv.notes),
+            }
+        )
+    curve = pl.concat(curves).filter(pl.col("status") == "measured")
+    wide = curve.pivot(on="division", index="horizon", values="auc", sort_columns=False).sort(
+        "horizon"
+    )
+    out.append("Prequential AUC by horizon (months after the cutoff; h = W is the holdout):\n")
+    out.append(md_table(wide, max_rows=40))
+    out.append("\nPrequential detail (measured horizons):\n")
+    out.append(
+        md_table(
+            curve.select(
+                "division",
+                "horizon",
+                "score_cutoff",
+                "n",
+                "positives",
+                "auc",
+                "auc_se",
+                "pr_auc",
+                "lift_at_10",
+                "brier",
+                "calibration_mae",
+                "oracle_auc",
+            ),
+            max_rows=200,
+        )
+    )
+    censored = pl.concat(curves).filter(pl.col("status") == "censored")
+    out.append(
+        f"\ncensored horizons (listed, not gated): "
+        f"{sorted(set(censored['horizon'].to_list()))} for every division\n"
+    )
+    ci = pl.concat(cis, how="diagonal_relaxed").filter(
+        pl.col("metric").is_in(["capture", "precision", "revenue_capture", "realized_gp"])
+    )
+    out.append(
+        "Capacity scenarios, customers ordered by the chosen rule (`rule`), "
+        "point [2.5%, 97.5%] (CI width):\n"
+    )
+    out.append(
+        md_table(
+            ci.with_columns(
+                ci=pl.format(
+                    "{} [{}, {}] ({})",
+                    *[
+                        pl.col(c).round_sig_figs(4)
+                        for c in ("point", "ci_low", "ci_high", "ci_width")
+                    ],
+                )
+            ).pivot(on="metric", index=["division", "rule", "scenario"], values="ci"),
+            max_rows=200,
+        )
+    )
+    fmt = pl.format(
+        "{} [{}, {}]", *[pl.col(c).round_sig_figs(4) for c in ("point", "ci_low", "ci_high")]
+    )
+    out.append("\nTop 10%: ordering by p (capture) vs by p x expected GP:\n")
+    out.append(
+        md_table(
+            pl.concat(both)
+            .with_columns(ci=fmt, col=pl.col("metric") + "_by_" + pl.col("ordering"))
+            .pivot(on="col", index=["division", "cal_mae"], values="ci"),
+            max_rows=20,
+        )
+    )
+    out.append("\nRun time and checks per division:\n")
+    out.append(md_table(pl.DataFrame(timing), max_rows=20))
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m gosales_assets.forward demo [--cutoff YYYY-MM-DD] [--division D ...]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m gosales_assets.forward")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="measure the forward validation on the configured world")
+    demo.add_argument("--cutoff", type=date.fromisoformat, default=None)
+    demo.add_argument("--division", action="append", default=None)
+    args = parser.parse_args(argv)
+    print(demo_report(args.cutoff, args.division))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -50,6 +50,7 @@ def gosales_forward(
     customers,
     transactions,
     install_base,
+    ground_truth,
 ):
     """Prequential curve and forward validation of the model serving after the decision."""
     start = time.perf_counter()
@@ -74,6 +75,7 @@ def gosales_forward(
         per_rep=cfg.whitespace.per_rep,
         lookback_months=cfg.whitespace.lookback_months,
         shrinkage=cfg.whitespace.value_shrinkage,
+        truth=ground_truth if ground_truth.height else None,  # synthetic worlds: oracle AUC
     )
     curve = result.curve.with_columns(cutoff_date=pl.lit(cutoff)).select(
         "division", "cutoff_date", pl.exclude("division", "cutoff_date")
@@ -90,7 +92,14 @@ def gosales_forward(
     )
     seconds = time.perf_counter() - start
     shown = curve.select(
-        "horizon", "score_cutoff", "status", "reference", "n", "positives", *fw.CURVE_METRICS
+        "horizon",
+        "score_cutoff",
+        "status",
+        "reference",
+        "n",
+        "positives",
+        *fw.CURVE_METRICS,
+        "oracle_auc",
     )
     yield dg.Output(
         curve,
@@ -249,7 +258,7 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
     return [
         dg.multi_asset(
             outs=outs,
-            ins=ins("candidate_model", "promoted_model", *RAW),
+            ins=ins("candidate_model", "promoted_model", *RAW, "ground_truth"),
             partitions_def=parts,
             name="gosales_forward",
         )(bind(gosales_forward, cfg)),

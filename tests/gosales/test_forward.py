@@ -272,6 +272,7 @@ def test_forward_assets_materialize_on_the_tiny_world(salesml_home, tiny_world, 
     ref = curve.filter(pl.col("reference")).row(0, named=True)
     assert ref["model"] == "champion v1 (this candidate)"
     assert (curve.filter(pl.col("status") == "censored")["auc"].is_null()).all()
+    assert 0.5 < ref["oracle_auc"] <= 1  # the tiny world's truth: what any model could reach
     metrics = read_lake(["gosales", "holdout_metrics"]).filter(pl.col("model") == "candidate")
     for m in ("n", "positives", "auc", "brier", "calibration_mae"):  # h = W is the holdout
         assert ref[m] == pytest.approx(metrics[m][0], rel=1e-9), m
