@@ -283,3 +283,47 @@ def test_forward_assets_materialize_on_the_tiny_world(salesml_home, tiny_world, 
     assert (capture["ci_low"] <= capture["point"]).all()
     assert (capture["point"] <= capture["ci_high"]).all()
     assert table["rule"][0] in (fw.EXPECTED_GP, fw.CAPTURE)
+
+
+class _FakeTracker:
+    """The three tracker calls :func:`forward.frozen_model` makes, over one registered version."""
+
+    def __init__(self, cutoff: date) -> None:
+        self.meta = {"cutoff": cutoff.isoformat(), "features": ["x"], "window_months": 6}
+        self.loaded: list[str] = []
+
+    def client(self):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(get_model_version=lambda name, v: SimpleNamespace(run_id="r1"))
+
+    def load_dict(self, run_id: str, artifact: str) -> dict:
+        return self.meta
+
+    def load_model(self, uri: str):
+        self.loaded.append(uri)
+        return _SumModel(["x"])
+
+
+def test_frozen_model_is_the_champion_that_served_else_the_labelled_candidate():
+    from types import SimpleNamespace
+
+    cutoff = date(2023, 12, 31)
+    cand = SimpleNamespace(predict=lambda f: np.full(f.height, 0.5))
+    bundle = {"candidate": cand, "cutoff": cutoff, "window_months": 6}
+
+    def decision(version: str, champion: str) -> pl.DataFrame:
+        return pl.DataFrame({"version": [version], "champion_version": [champion]})
+
+    older = _FakeTracker(date(2023, 9, 30))
+    got = fw.frozen_model(older, "gosales_hardware", decision("", ""), bundle)
+    assert got.label == "candidate (no champion serving)" and got.cutoff == cutoff
+    got = fw.frozen_model(older, "gosales_hardware", decision("2", "2"), bundle)
+    assert got.label == "champion v2 (this candidate)" and older.loaded == []
+    got = fw.frozen_model(older, "gosales_hardware", decision("", "1"), bundle)
+    assert got.label == "champion v1 (cutoff 2023-09-30)" and got.cutoff == date(2023, 9, 30)
+    assert older.loaded == ["models:/gosales_hardware/1"]
+    assert got.scorer(pl.DataFrame({"x": [1.0, 2.0]})).shape == (2,)
+    later = _FakeTracker(date(2024, 3, 31))  # trained on data after this partition's holdout
+    got = fw.frozen_model(later, "gosales_hardware", decision("", "3"), bundle)
+    assert got.label.startswith("candidate (champion v3 was trained later") and later.loaded == []
