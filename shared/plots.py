@@ -161,12 +161,15 @@ def horizon_png(
         ref = shown.filter(pl.col("reference"))["horizon"]
         if ref.len():
             ax.axvline(float(ref[0]), color="0.5", lw=1, ls="--", label="holdout (reference)")
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1.3)  # headroom above 1 for the legend
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.set_xlabel("horizon (months after the training cutoff)")
         ax.set_ylabel("metric")
-        ax.legend(fontsize=6, loc="upper left")
+        ax.legend(fontsize=6, loc="upper left", ncol=3)
         if twin:
             right = ax.twinx()
             right.plot(measured["horizon"], measured[twin], color="k", ls=":", marker="s", ms=3)
+            top = float(measured[twin].max() or 1.0) if measured.height else 1.0
+            right.set_ylim(0, 1.3 * max(top, 1e-9))  # the same headroom as the left axis
             right.set_ylabel(f"{twin} (dotted)")
     return buf.getvalue()
