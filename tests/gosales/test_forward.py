@@ -327,3 +327,42 @@ def test_frozen_model_is_the_champion_that_served_else_the_labelled_candidate():
     later = _FakeTracker(date(2024, 3, 31))  # trained on data after this partition's holdout
     got = fw.frozen_model(later, "gosales_hardware", decision("", "3"), bundle)
     assert got.label.startswith("candidate (champion v3 was trained later") and later.loaded == []
+
+
+def test_horizon_plot_draws_measured_and_censored_horizons():
+    from shared.plots import horizon_png
+
+    curve = _curve(
+        [
+            {
+                "horizon": 1,
+                "status": "measured",
+                "auc": 0.7,
+                "pr_auc": 0.3,
+                "brier": 0.1,
+                "calibration_mae": 0.02,
+                "lift_at_10": 3.0,
+            },
+            {
+                "horizon": 2,
+                "status": "measured",
+                "reference": True,
+                "auc": 0.69,
+                "pr_auc": 0.3,
+                "brier": 0.1,
+                "calibration_mae": 0.02,
+                "lift_at_10": 2.9,
+            },
+            {
+                "horizon": 3,
+                "status": "censored",
+                "auc": None,
+                "pr_auc": None,
+                "brier": None,
+                "calibration_mae": None,
+                "lift_at_10": None,
+            },
+        ]
+    )
+    png = horizon_png(curve)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
