@@ -58,6 +58,20 @@ Scorer = Callable[[pl.DataFrame], np.ndarray]
 """Feature frame (one row per customer, model feature columns) -> probability per row."""
 
 CURVE_METRICS = ("auc", "pr_auc", "lift_at_10", "brier", "calibration_mae")
+"""The metrics plotted and put in metadata per horizon."""
+HORIZON_COLUMNS = (
+    "n",
+    "positives",
+    "prevalence",
+    "auc",
+    "auc_se",
+    "pr_auc",
+    "lift_at_10",
+    "capture_at_10",
+    "brier",
+    "calibration_mae",
+)
+"""The columns :func:`curve_row` fills per measured horizon (Float64; null when censored)."""
 YIELD_METRICS = (
     "selected",
     "capture",
@@ -267,8 +281,7 @@ def curve_row(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     lift@10%, capture@10%, Brier, calibration MAE (:func:`shared.metrics.classification_summary`)."""
     m = classification_summary(y, p, fracs=(0.10,))
     m["auc_se"] = auc_standard_error(m["auc"], int(y.sum()), int(y.size - y.sum()))
-    keep = ("n", "positives", "prevalence", "auc", "auc_se", "pr_auc", "lift_at_10")
-    return {k: m[k] for k in (*keep, "capture_at_10", "brier", "calibration_mae")}
+    return {k: m[k] for k in HORIZON_COLUMNS}
 
 
 def prequential(
@@ -322,8 +335,7 @@ def prequential(
             if g["score_cutoff"] in keep:
                 frames[g["score_cutoff"]] = frame
         rows.append(row)
-    metric_cols = ("n", "positives", "prevalence", "auc", "auc_se", "pr_auc", "lift_at_10")
-    metric_cols = (*metric_cols, "capture_at_10", "brier", "calibration_mae", "oracle_auc")
+    metric_cols = (*HORIZON_COLUMNS, "oracle_auc")
     curve = pl.DataFrame(
         rows, schema_overrides={c: pl.Float64 for c in metric_cols}, infer_schema_length=None
     )

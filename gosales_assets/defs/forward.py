@@ -30,10 +30,12 @@ from gosales_assets.defs._wiring import COMMON, RAW, bind, ins
 from gosales_assets.location import LOCATION
 from gosales_assets.output_schemas import ForwardValidationSchema, PrequentialSchema
 from shared.dagster_helpers import (
+    EXTERNAL_RETRY,
     contract_column_schema,
     md_table,
     not_measured,
     numeric_metadata,
+    permanent_errors_fail_at_once,
     schema_check_result,
     warehouse_metadata,
 )
@@ -261,7 +263,8 @@ def build(cfg: GosalesConfig, parts: dg.PartitionsDefinition) -> list[Any]:
             ins=ins("candidate_model", "promoted_model", *RAW, "ground_truth"),
             partitions_def=parts,
             name="gosales_forward",
-        )(bind(gosales_forward, cfg)),
+            retry_policy=EXTERNAL_RETRY,  # loads the serving champion from the MLflow registry
+        )(permanent_errors_fail_at_once(bind(gosales_forward, cfg))),
         dg.asset_check(
             asset=prequential,
             partitions_def=parts,
