@@ -181,6 +181,15 @@ class ForwardConfig(StrictModel):
             raise ValueError(f"k_fracs must be in (0, 1]: {v}")
         return v
 
+    @model_validator(mode="after")
+    def _bounds(self) -> ForwardConfig:
+        if self.prevalence_min >= self.prevalence_max:
+            raise ValueError(
+                f"prevalence_min {self.prevalence_min} must be below prevalence_max "
+                f"{self.prevalence_max}"
+            )
+        return self
+
 
 class GosalesConfig(StrictModel):
     """Everything gosales needs to build its definitions."""

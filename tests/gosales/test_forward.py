@@ -366,3 +366,12 @@ def test_horizon_plot_draws_measured_and_censored_horizons():
     )
     png = horizon_png(curve)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_forward_config_rejects_unusable_knobs():
+    from pydantic import ValidationError
+
+    assert ForwardConfig().n_boot == 1000 and ForwardConfig().k_fracs == [0.05, 0.10, 0.20]
+    for bad in ({"k_fracs": [0.0]}, {"k_fracs": [1.5]}, {"n_boot": 10}, {"prevalence_min": 0.6}):
+        with pytest.raises(ValidationError):
+            ForwardConfig(**bad)
