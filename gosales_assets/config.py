@@ -172,6 +172,51 @@ class SparseConfig(StrictModel):
     max_window_months: PositiveMonths = 12
 
 
+class ForwardConfig(StrictModel):
+    """Forward validation (``gosales/prequential`` and ``gosales/forward_validation``,
+    :mod:`gosales_assets.forward`): prequential horizons, bootstrap, capacity scenarios,
+    the scenario-ranking rule and the base-rate guard (seed 002 §C)."""
+
+    # horizons scored: month ends cutoff + 1 .. cutoff + max_horizon_months (at least up to
+    # the partition's holdout); those whose label window is still open are listed censored
+    max_horizon_months: PositiveMonths = 12
+    # a later horizon's AUC above the reference (h = window) by more than this many standard
+    # errors of the difference is an "early gain" (WARN)
+    early_gain_z: float = Field(default=2.0, gt=0)
+    # customer-block bootstrap of the capacity scenarios (percentile 95% CIs)
+    n_boot: int = Field(default=1000, ge=100)
+    seed: int = 2
+    k_fracs: list[float] = Field(default_factory=lambda: [0.05, 0.10, 0.20], min_length=1)
+    # per-rep capacity: each rep's top N (whitespace.per_rep) among their holdout customers
+    rep_column: str = "rep_id"
+    # hybrid capacity: the top hybrid_frac of each hybrid_column segment
+    hybrid_column: str = "region"
+    hybrid_frac: float = Field(default=0.10, gt=0, le=1)
+    segment_columns: list[str] = Field(default_factory=lambda: ["industry", "region", "size"])
+    # order customers by p x expected GP when the holdout calibration MAE is at most this,
+    # else by p (capture)
+    calibration_mae_bound: float = Field(default=0.05, gt=0)
+    # holdout prevalence outside [prevalence_min, prevalence_max] is a WARN
+    prevalence_min: float = Field(default=0.002, ge=0, lt=1)
+    prevalence_max: float = Field(default=0.5, gt=0, le=1)
+
+    @field_validator("k_fracs")
+    @classmethod
+    def _fracs(cls, v: list[float]) -> list[float]:
+        if any(not 0 < k <= 1 for k in v):
+            raise ValueError(f"k_fracs must be in (0, 1]: {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ForwardConfig:
+        if self.prevalence_min >= self.prevalence_max:
+            raise ValueError(
+                f"prevalence_min {self.prevalence_min} must be below prevalence_max "
+                f"{self.prevalence_max}"
+            )
+        return self
+
+
 class GosalesConfig(StrictModel):
     """Everything gosales needs to build its definitions."""
 
@@ -209,6 +254,7 @@ class GosalesConfig(StrictModel):
             raise ValueError(f"{used} are already used by the derived features; not extra")
         return v
 
+    forward: ForwardConfig = Field(default_factory=ForwardConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     gates: GateConfig = Field(default_factory=GateConfig)
     whitespace: WhitespaceConfig = Field(default_factory=WhitespaceConfig)

@@ -110,3 +110,41 @@ class WhitespaceSchema(pa.DataFrameModel):
     @classmethod
     def customer_id_type(cls, data) -> bool:
         return _customer_id_type(data)
+
+
+class PrequentialSchema(pa.DataFrameModel):
+    """One row per horizon of the frozen model of one partition (``gosales.prequential``);
+    metrics are null on censored horizons."""
+
+    division: str
+    cutoff_date: date
+    model: str
+    horizon: pl.Int32 = pa.Field(ge=1)
+    score_cutoff: date
+    status: str = pa.Field(isin=["measured", "censored", "no customers"])
+    n: float = pa.Field(gt=0, nullable=True)
+    auc: float = pa.Field(ge=0, le=1, nullable=True)
+    brier: float = pa.Field(ge=0, le=1, nullable=True)
+
+    class Config:
+        strict = False
+        unique = ["division", "cutoff_date", "horizon"]
+
+
+class ForwardValidationSchema(pa.DataFrameModel):
+    """Capacity scenarios with bootstrap CIs of one partition (``gosales.forward_validation``):
+    one row per ordering x scenario x metric."""
+
+    division: str
+    cutoff_date: date
+    ordering: str = pa.Field(isin=["p", "expected_gp"])
+    scenario: str
+    metric: str
+    point: float = pa.Field(nullable=True)
+    ci_low: float = pa.Field(nullable=True)
+    ci_high: float = pa.Field(nullable=True)
+    ci_width: float = pa.Field(ge=0, nullable=True)
+
+    class Config:
+        strict = False
+        unique = ["division", "cutoff_date", "ordering", "scenario", "metric"]

@@ -137,3 +137,39 @@ def model_card_plots(
 def md_image(png: bytes, alt: str) -> str:
     """Markdown image with the PNG inline (``data:image/png;base64``)."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
+def horizon_png(
+    curve: pl.DataFrame,
+    metrics: tuple[str, ...] = ("auc", "pr_auc", "brier", "calibration_mae"),
+    twin: str | None = "lift_at_10",
+    title: str = "Prequential: metric vs horizon",
+) -> bytes:
+    """Metrics of a frozen model against ``horizon`` (months after its training cutoff):
+    ``metrics`` (on [0, 1]) on the left axis, ``twin`` (e.g. lift) on the right; the
+    reference horizon (``reference``) as a dashed line and censored horizons
+    (``status == "censored"``, no metric) as a grey band."""
+    shown = curve.sort("horizon")
+    measured = shown.filter(pl.col("status") == "measured")
+    with _figure(title) as (_, ax, buf):
+        for m in metrics:
+            ax.plot(measured["horizon"], measured[m], marker="o", ms=3, label=m)
+        censored = shown.filter(pl.col("status") == "censored")["horizon"]
+        if censored.len():
+            ax.axvspan(float(censored.min()) - 0.5, float(censored.max()) + 0.5, color="0.9")
+            ax.text(float(censored.min()), 0.02, "censored", fontsize=7, color="0.4")
+        ref = shown.filter(pl.col("reference"))["horizon"]
+        if ref.len():
+            ax.axvline(float(ref[0]), color="0.5", lw=1, ls="--", label="holdout (reference)")
+        ax.set_ylim(0, 1.3)  # headroom above 1 for the legend
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+        ax.set_xlabel("horizon (months after the training cutoff)")
+        ax.set_ylabel("metric")
+        ax.legend(fontsize=6, loc="upper left", ncol=3)
+        if twin:
+            right = ax.twinx()
+            right.plot(measured["horizon"], measured[twin], color="k", ls=":", marker="s", ms=3)
+            top = float(measured[twin].max() or 1.0) if measured.height else 1.0
+            right.set_ylim(0, 1.3 * max(top, 1e-9))  # the same headroom as the left axis
+            right.set_ylabel(f"{twin} (dotted)")
+    return buf.getvalue()

@@ -13,6 +13,9 @@ Graph (``division × cutoff`` unless noted)::
                             │                          └─ whitespace (all divisions, unpartitioned)
                             └─ gauntlet_report   checks: label_permutation, too_good_to_be_true,
                                                  reproducibility, static_scan (ERROR, report only)   gauntlet
+    candidate_model + promoted_model ─ prequential (check: early_gain WARN),
+                                       forward_validation (checks: base_rate,
+                                       confidence_intervals WARN)                           forward
 
 Asset bodies are module-level functions over the pure domain modules; ``build`` applies
 the Dagster decorators with the partitions of one config, so nothing reads config at
@@ -29,6 +32,7 @@ from gosales_assets.config import GosalesConfig
 from gosales_assets.defs import (
     candidate,
     features,
+    forward,
     gauntlet,
     inputs,
     promotion,
@@ -38,7 +42,7 @@ from gosales_assets.defs import (
 from gosales_assets.location import LOCATION
 from shared.partitions import cutoff_multi_partitions
 
-STAGES = (inputs, features, candidate, gauntlet, promotion, scoring, reports)
+STAGES = (inputs, features, candidate, gauntlet, promotion, scoring, reports, forward)
 
 
 def build_assets(cfg: GosalesConfig) -> tuple[list[Any], list[Any], dg.PartitionsDefinition]:
