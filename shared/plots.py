@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -90,6 +90,18 @@ def trend_png(trend: pl.DataFrame, x: str, y: str, by: str, title: str) -> bytes
         ax.set_ylabel(y)
         ax.legend(fontsize=7)
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    return buf.getvalue()
+
+
+def null_png(null: Sequence[float], observed: float, title: str, xlabel: str = "AUC") -> bytes:
+    """Histogram of a permutation null (``null``: one statistic per permutation) with the
+    observed statistic as a vertical line: how far the real signal sits from chance."""
+    with _figure(title) as (_, ax, buf):
+        ax.hist(list(null), bins=20, color="#9aa", label=f"null ({len(null)} permutations)")
+        ax.axvline(observed, color="#c33", linewidth=2, label=f"observed {observed:.3f}")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("permutations")
+        ax.legend(fontsize=7)
     return buf.getvalue()
 
 

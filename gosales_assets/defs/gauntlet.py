@@ -26,6 +26,7 @@ from gosales_assets.location import LOCATION
 from shared.dagster_helpers import md_table, numeric_metadata
 from shared.gates import GateReport
 from shared.home import reports_dir
+from shared.plots import md_image, null_png
 
 DESCRIPTIONS = {
     "label_permutation": "Label permutation test: a fast proxy's holdout AUC beats labels "
@@ -110,6 +111,7 @@ def gauntlet_report(
         "safe_dropped": safe["dropped"],
         "feature_dates": payload["feature_dates"],
     }
+    payload["permutation_null_md"] = _null_markdown(result.permutation)
     univariate = result.univariate.table.select(
         "feature", "holdout_auc", "holdout_auc_low", "train_auc", "flagged"
     )
@@ -118,9 +120,7 @@ def gauntlet_report(
             **numeric_metadata(result.numbers()),
             "passed": result.passed,
             "gates": dg.MetadataValue.md(result.combined().to_markdown()),
-            "permutation_null": dg.MetadataValue.md(
-                md_table(gs_gauntlet.null_histogram(result.permutation))
-            ),
+            "permutation_null": dg.MetadataValue.md(_null_markdown(result.permutation)),
             "univariate_auc_top10": dg.MetadataValue.md(md_table(univariate.head(10))),
             "static_findings": dg.MetadataValue.md(md_table(result.static.table())),
             "shift_grid": dg.MetadataValue.md(md_table(payload["shift_grid"])),
@@ -130,6 +130,16 @@ def gauntlet_report(
         }
     )
     return payload
+
+
+def _null_markdown(permutation: gs_gauntlet.PermutationResult) -> str:
+    """The permutation null as a histogram plot (observed AUC marked) over its table; the
+    table alone when no permutation ran."""
+    table = md_table(gs_gauntlet.null_histogram(permutation))
+    if not permutation.null.size:
+        return table
+    png = null_png(permutation.null, permutation.observed, "Label permutation null (proxy AUC)")
+    return md_image(png, "permutation null") + "\n\n" + table
 
 
 def _check(name: str):
@@ -146,6 +156,8 @@ def _check(name: str):
             frame = gauntlet_report.get("tables", {}).get(table)
             if frame is not None:
                 metadata[table] = dg.MetadataValue.md(md_table(frame))
+        if name == "label_permutation" and "permutation_null_md" in gauntlet_report:
+            metadata["null"] = dg.MetadataValue.md(gauntlet_report["permutation_null_md"])
         if name == "safe_ablation" and "safe" in gauntlet_report:
             metadata["policy"] = gauntlet_report["safe"]["policy"]
         if name == "group_cv_purge" and "fold_assignments_csv" in gauntlet_report:

@@ -302,5 +302,8 @@ def test_gauntlet_report_partition_materializes_with_its_checks(
     )
     assert meta["permutation_p"].value <= 0.01
     assert "bin_low" in meta["permutation_null"].value
+    # the null as a picture in the UI (histogram with the observed AUC), on the check too
+    assert "data:image/png;base64," in meta["permutation_null"].value
+    assert "data:image/png;base64," in checks["label_permutation"].metadata["null"].value
     assert meta["univariate_best_auc"].value < 0.9
     assert meta["features_after_cutoff"].value == 0 and meta["cv_customer_overlap"].value == 0
